@@ -1,0 +1,199 @@
+import { shapeError } from '../errors.js';
+import { numel } from '../tensor/host-array.js';
+import type { Node } from '../tensor/node.js';
+import { broadcastShapes, fmtShape, sameShape, stridesOf } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { unbroadcast } from './grad-util.js';
+import type { LowerCtx, Primitive, RefValue } from './primitive.js';
+import { broadcastMap, multiIndices, offsetOf } from './ref-util.js';
+
+/** Data movement: reshape, transpose, slice, pad, concat, expand. */
+
+const INT64_MAX_SAFE = 2 ** 62;
+
+/**
+ * Reshape target for ONNX. With symbolic dims, dims equal to the input's dim at the same position
+ * in the leading run are copied (0) and the first other dim is inferred (-1), so a graph traced at
+ * one batch/length still reshapes correctly at another.
+ */
+function reshapeTarget(ctx: LowerCtx, inShape: readonly number[], out: readonly number[]): string {
+  if (!ctx.symbolic) return ctx.constI64(out);
+  const t = [...out];
+  let i = 0;
+  while (i < t.length && i < inShape.length && out[i] === inShape[i]) t[i++] = 0;
+  if (i < t.length) t[i] = -1;
+  return ctx.constI64(t);
+}
+
+export const RESHAPE: Primitive<'reshape'> = {
+  infer: ([x], a) => {
+    const n = x as Node;
+    if (a.shape.some((d) => !Number.isInteger(d) || d < 0) || numel(a.shape) !== numel(n.shape)) {
+      throw shapeError('reshape', `cannot reshape ${fmtShape(n.shape)} (${numel(n.shape)} elements) to ${fmtShape(a.shape)}`);
+    }
+    return { shape: [...a.shape], dtype: n.dtype };
+  },
+  lower: (ctx, node, [x], a) => {
+    const inShape = (node.inputs[0] as Node).shape;
+    if (sameShape(inShape, a.shape)) return ctx.emit('Identity', [x as string]);
+    return ctx.emit('Reshape', [x as string, reshapeTarget(ctx, inShape, a.shape)]);
+  },
+  ref: ([x]) => Float64Array.from((x as RefValue).data),
+  vjp: (g, [x]) => [g.reshape((x as Tensor).shape)],
+};
+
+export const TRANSPOSE: Primitive<'transpose'> = {
+  infer: ([x], a) => {
+    const n = x as Node;
+    const sorted = [...a.perm].sort((p, q) => p - q);
+    if (a.perm.length !== n.shape.length || sorted.some((v, i) => v !== i)) {
+      throw shapeError('transpose', `perm [${a.perm.join(', ')}] is not a permutation of the ${n.shape.length} dims of ${fmtShape(n.shape)}`);
+    }
+    return { shape: a.perm.map((p) => n.shape[p] as number), dtype: n.dtype };
+  },
+  lower: (ctx, _n, [x], a) => ctx.emit('Transpose', [x as string], { perm: { ints: a.perm } }),
+  ref: ([x], a, out) => {
+    const v = x as RefValue;
+    const inStr = stridesOf(v.shape);
+    const res = new Float64Array(numel(out.shape));
+    let f = 0;
+    for (const idx of multiIndices(out.shape)) {
+      let o = 0;
+      for (let d = 0; d < idx.length; d++) o += (idx[d] as number) * (inStr[a.perm[d] as number] as number);
+      res[f++] = v.data[o] as number;
+    }
+    return res;
+  },
+  vjp: (g, _x, _o, a) => {
+    const inv = new Array<number>(a.perm.length);
+    a.perm.forEach((p, i) => (inv[p] = i));
+    return [g.transpose(inv)];
+  },
+};
+
+export const SLICE: Primitive<'slice'> = {
+  infer: ([x], a) => {
+    const n = x as Node;
+    const shape = [...n.shape];
+    a.axes.forEach((ax, i) => {
+      const s = a.starts[i] as number;
+      const e = a.ends[i] as number;
+      const d = shape[ax];
+      if (d === undefined || s < 0 || e > d || s > e) {
+        throw shapeError('slice', `range [${s}, ${e}) on axis ${ax} is invalid for ${fmtShape(n.shape)}`);
+      }
+      shape[ax] = e - s;
+    });
+    return { shape, dtype: n.dtype };
+  },
+  lower: (ctx, node, [x], a) => {
+    const inShape = (node.inputs[0] as Node).shape;
+    const ends = a.ends.map((e, i) => (ctx.symbolic && e === inShape[a.axes[i] as number] ? INT64_MAX_SAFE : e));
+    return ctx.emit('Slice', [x as string, ctx.constI64(a.starts), ctx.constI64(ends), ctx.constI64(a.axes)]);
+  },
+  ref: ([x], a, out) => {
+    const v = x as RefValue;
+    const inStr = stridesOf(v.shape);
+    const start = v.shape.map(() => 0);
+    a.axes.forEach((ax, i) => (start[ax] = a.starts[i] as number));
+    const res = new Float64Array(numel(out.shape));
+    let f = 0;
+    for (const idx of multiIndices(out.shape)) res[f++] = v.data[offsetOf(idx.map((q, d) => q + (start[d] as number)), inStr)] as number;
+    return res;
+  },
+  vjp: (g, [x], _o, a) => {
+    const shape = (x as Tensor).shape;
+    const before = shape.map(() => 0);
+    const after = shape.map(() => 0);
+    a.axes.forEach((ax, i) => {
+      before[ax] = a.starts[i] as number;
+      after[ax] = (shape[ax] as number) - (a.ends[i] as number);
+    });
+    return [g.pad(before, after)];
+  },
+};
+
+export const PAD: Primitive<'pad'> = {
+  infer: ([x], a) => {
+    const n = x as Node;
+    if (a.before.length !== n.shape.length || a.after.length !== n.shape.length || [...a.before, ...a.after].some((p) => p < 0 || !Number.isInteger(p))) {
+      throw shapeError('pad', `pads [${a.before.join(', ')}] / [${a.after.join(', ')}] do not fit ${fmtShape(n.shape)}`);
+    }
+    return { shape: n.shape.map((d, i) => d + (a.before[i] as number) + (a.after[i] as number)), dtype: n.dtype };
+  },
+  lower: (ctx, _n, [x], a) => ctx.emit('Pad', [x as string, ctx.constI64([...a.before, ...a.after])], { mode: { string: 'constant' } }),
+  ref: ([x], a, out) => {
+    const v = x as RefValue;
+    const outStr = stridesOf(out.shape);
+    const res = new Float64Array(numel(out.shape));
+    let f = 0;
+    for (const idx of multiIndices(v.shape)) res[offsetOf(idx.map((q, d) => q + (a.before[d] as number)), outStr)] = v.data[f++] as number;
+    return res;
+  },
+  vjp: (g, [x], _o, a) => {
+    const shape = (x as Tensor).shape;
+    const axes = shape.map((_, i) => i);
+    return [Tensor.op('slice', [g], { axes, starts: [...a.before], ends: shape.map((d, i) => (a.before[i] as number) + d) })];
+  },
+};
+
+export const CONCAT: Primitive<'concat'> = {
+  infer: (inputs, a) => {
+    const first = inputs[0] as Node;
+    let total = 0;
+    for (const n of inputs) {
+      const ok = n.dtype === first.dtype && n.shape.length === first.shape.length && n.shape.every((d, i) => i === a.axis || d === first.shape[i]);
+      if (!ok) throw shapeError('concat', `cannot concatenate ${inputs.map((m) => `${fmtShape(m.shape)}:${m.dtype}`).join(', ')} on axis ${a.axis}`);
+      total += n.shape[a.axis] as number;
+    }
+    const shape = [...first.shape];
+    shape[a.axis] = total;
+    return { shape, dtype: first.dtype };
+  },
+  lower: (ctx, _n, xs, a) => ctx.emit('Concat', xs, { axis: { int: a.axis } }),
+  ref: (xs, a, out) => {
+    const res = new Float64Array(numel(out.shape));
+    const outStr = stridesOf(out.shape);
+    let base = 0;
+    for (const v of xs) {
+      let f = 0;
+      for (const idx of multiIndices(v.shape)) {
+        const o = idx.map((q, d) => (d === a.axis ? q + base : q));
+        res[offsetOf(o, outStr)] = v.data[f++] as number;
+      }
+      base += v.shape[a.axis] as number;
+    }
+    return res;
+  },
+  vjp: (g, xs, _o, a) => {
+    let base = 0;
+    return xs.map((x) => {
+      const len = x.shape[a.axis] as number;
+      const piece = g.slice(a.axis, base, base + len);
+      base += len;
+      return piece;
+    });
+  },
+};
+
+export const EXPAND: Primitive<'expand'> = {
+  infer: ([x], a) => {
+    const n = x as Node;
+    const out = broadcastShapes('expand', n.shape, a.shape);
+    if (!sameShape(out, a.shape)) throw shapeError('expand', `cannot expand ${fmtShape(n.shape)} to ${fmtShape(a.shape)}`);
+    return { shape: out, dtype: n.dtype };
+  },
+  lower: (ctx, node, [x], a) => {
+    // Bidirectional broadcasting lets dims that already match be written as 1 (shape-agnostic).
+    const inShape = (node.inputs[0] as Node).shape;
+    const lead = a.shape.length - inShape.length;
+    const target = ctx.symbolic ? a.shape.map((d, i) => (i >= lead && inShape[i - lead] === d ? 1 : d)) : a.shape;
+    return ctx.emit('Expand', [x as string, ctx.constI64(target)]);
+  },
+  ref: ([x], _a, out) => {
+    const v = x as RefValue;
+    const map = broadcastMap(v.shape, out.shape);
+    return Float64Array.from(map, (i) => v.data[i] as number);
+  },
+  vjp: (g, [x]) => [unbroadcast(g, (x as Tensor).shape)],
+};

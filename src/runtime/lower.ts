@@ -1,0 +1,58 @@
+import { PRIMITIVES } from '../ops/primitive-table.js';
+import type { Node } from '../tensor/node.js';
+import type { OpAttrs, OpKind } from '../ops/kinds.js';
+import type { Primitive } from '../ops/primitive.js';
+import { runtimeError } from '../errors.js';
+import { OnnxGraphBuilder, type ValueDecl } from './onnx-builder.js';
+import type { PendingGraph } from './graph.js';
+
+/** Options for lowering: symbolic dims for export (input name -> per-dim names or null). */
+export interface LowerOptions {
+  readonly inputNames?: readonly string[];
+  readonly outputNames?: readonly string[];
+  readonly symbolicDims?: ReadonlyMap<Node, readonly (string | null)[]>;
+  readonly graphName?: string;
+}
+
+/** Lowers a pending graph to a serialised ONNX model whose inputs follow `g.inputs` order. */
+export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Array {
+  const symbolic = opts.symbolicDims !== undefined && opts.symbolicDims.size > 0;
+  const b = new OnnxGraphBuilder(symbolic);
+  const names = new Map<Node, string>();
+  const inputs: ValueDecl[] = g.inputs.map((n, i) => {
+    const name = opts.inputNames?.[i] ?? `in${i}`;
+    names.set(n, name);
+    const sym = opts.symbolicDims?.get(n);
+    return { name, dtype: n.dtype, dims: n.shape.map((d, k) => sym?.[k] ?? d) };
+  });
+  const outName = (k: number): string => opts.outputNames?.[k] ?? `out${k}`;
+  const firstOut = new Map<Node, number>();
+  g.outputs.forEach((o, k) => {
+    if (!firstOut.has(o)) firstOut.set(o, k);
+  });
+  for (const n of g.ops) {
+    const ins = n.inputs.map((i) => {
+      const v = names.get(i);
+      if (v === undefined) throw runtimeError(`lowering: input of ${n.op} node was not lowered before it`);
+      return v;
+    });
+    const prim = PRIMITIVES[n.op] as unknown as Primitive<OpKind>;
+    let v = prim.lower(b, n, ins, n.attrs as OpAttrs[OpKind]);
+    const k = firstOut.get(n);
+    if (k !== undefined && b.renameLastOutput(v, outName(k))) v = outName(k);
+    names.set(n, v);
+  }
+  const outputs: ValueDecl[] = g.outputs.map((o, k) => {
+    let v = names.get(o) as string;
+    if (v !== outName(k)) v = renameVia(b, v, outName(k));
+    const sym = opts.symbolicDims?.get(o);
+    return { name: v, dtype: o.dtype, dims: o.shape.map((d, i) => sym?.[i] ?? (symbolic ? `${outName(k)}_d${i}` : d)) };
+  });
+  return b.build(inputs, outputs, opts.graphName);
+}
+
+function renameVia(b: OnnxGraphBuilder, from: string, to: string): string {
+  const id = b.emit('Identity', [from]);
+  b.renameLastOutput(id, to);
+  return to;
+}

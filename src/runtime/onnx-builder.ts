@@ -1,0 +1,121 @@
+import { createRequire } from 'node:module';
+import type { onnx as OnnxNs } from 'onnx-proto';
+import type { DType } from '../tensor/host-array.js';
+import { ONNX_DTYPE, type LowerCtx, type OnnxAttr } from '../ops/primitive.js';
+
+// onnx-proto ships CommonJS; load it through require so its generated classes resolve.
+const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
+
+/** The ONNX opset protdistil emits (LayerNormalization needs 17; Reduce* with axes inputs need 18). */
+export const OPSET = 18;
+
+/** A graph input or output declaration; string dims are symbolic. */
+export interface ValueDecl {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly (number | string)[];
+}
+
+function attrProto(name: string, a: OnnxAttr): OnnxNs.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if ('int' in a) return { name, type: T.INT, i: a.int };
+  if ('float' in a) return { name, type: T.FLOAT, f: a.float };
+  if ('ints' in a) return { name, type: T.INTS, ints: [...a.ints] };
+  if ('floats' in a) return { name, type: T.FLOATS, floats: [...a.floats] };
+  return { name, type: T.STRING, s: new TextEncoder().encode(a.string) };
+}
+
+function rawBytes(dtype: DType, values: ArrayLike<number>): Uint8Array {
+  switch (dtype) {
+    case 'float32':
+      return new Uint8Array(Float32Array.from(values).buffer);
+    case 'int32':
+      return new Uint8Array(Int32Array.from(values).buffer);
+    case 'int64':
+      return new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v)))).buffer);
+    case 'bool':
+      return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
+  }
+}
+
+function valueInfo(v: ValueDecl): OnnxNs.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: ONNX_DTYPE[v.dtype],
+        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+/**
+ * Accumulates ONNX nodes and initializers while a graph is lowered, then serialises the model.
+ * Small constants are deduplicated by value.
+ */
+export class OnnxGraphBuilder implements LowerCtx {
+  readonly symbolic: boolean;
+  private readonly nodes: OnnxNs.INodeProto[] = [];
+  private readonly inits: OnnxNs.ITensorProto[] = [];
+  private readonly constCache = new Map<string, string>();
+  private counter = 0;
+
+  constructor(symbolic = false) {
+    this.symbolic = symbolic;
+  }
+
+  private fresh(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  emit(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, OnnxAttr>>): string {
+    const out = this.fresh('t');
+    const attribute = attrs === undefined ? [] : Object.entries(attrs).map(([k, v]) => attrProto(k, v));
+    this.nodes.push({ opType, input: [...inputs], output: [out], attribute, name: `${opType}_${out}` });
+    return out;
+  }
+
+  constant(dtype: DType, values: ArrayLike<number>, dims: readonly number[]): string {
+    const key = values.length <= 64 ? `${dtype}|${dims.join(',')}|${Array.from(values).join(',')}` : null;
+    const hit = key === null ? undefined : this.constCache.get(key);
+    if (hit !== undefined) return hit;
+    const name = this.fresh('c');
+    this.inits.push({ name, dataType: ONNX_DTYPE[dtype], dims: [...dims], rawData: rawBytes(dtype, values) });
+    if (key !== null) this.constCache.set(key, name);
+    return name;
+  }
+
+  constI64(values: readonly number[], dims?: readonly number[]): string {
+    return this.constant('int64', values, dims ?? [values.length]);
+  }
+
+  constF32(values: ArrayLike<number>, dims: readonly number[]): string {
+    return this.constant('float32', values, dims);
+  }
+
+  /** Renames the most recent node's output if it produced `name` (to name graph outputs directly). */
+  renameLastOutput(name: string, to: string): boolean {
+    const last = this.nodes[this.nodes.length - 1];
+    if (last?.output?.[0] !== name) return false;
+    last.output = [to];
+    return true;
+  }
+
+  /** Serialises the model with the given graph inputs and outputs. */
+  build(inputs: readonly ValueDecl[], outputs: readonly ValueDecl[], graphName = 'protdistil'): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'protdistil',
+      opsetImport: [{ domain: '', version: OPSET }],
+      graph: {
+        name: graphName,
+        node: this.nodes,
+        initializer: this.inits,
+        input: inputs.map(valueInfo),
+        output: outputs.map(valueInfo),
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
