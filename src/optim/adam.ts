@@ -1,0 +1,62 @@
+import { configError } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Optimizer } from './optimizer.js';
+
+/** Hyper-parameters of Adam / AdamW (PyTorch defaults). */
+export interface AdamConfig {
+  readonly betas?: readonly [number, number];
+  readonly eps?: number;
+  readonly weightDecay?: number;
+}
+
+function check(name: string, c: AdamConfig): Required<AdamConfig> {
+  const betas = c.betas ?? [0.9, 0.999];
+  const eps = c.eps ?? 1e-8;
+  const weightDecay = c.weightDecay ?? (name === 'adamw' ? 0.01 : 0);
+  if (!(betas[0] >= 0 && betas[0] < 1 && betas[1] >= 0 && betas[1] < 1)) throw configError(`${name}: betas must be in [0, 1), got [${betas.join(', ')}]`);
+  if (!(eps > 0)) throw configError(`${name}: eps must be > 0, got ${eps}`);
+  if (!(weightDecay >= 0)) throw configError(`${name}: weight decay must be >= 0, got ${weightDecay}`);
+  return { betas, eps, weightDecay };
+}
+
+/**
+ * Adam (Kingma & Ba, https://arxiv.org/abs/1412.6980) with PyTorch semantics. `decoupled` gives
+ * AdamW (Loshchilov & Hutter, https://arxiv.org/abs/1711.05101): p ← p·(1 − lr·wd) before the
+ * Adam step; otherwise weight decay is L2 added to the gradient (torch.optim.Adam).
+ *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+ *   p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps)
+ */
+function adamFamily(name: 'adam' | 'adamw', cfg: AdamConfig): Optimizer {
+  const { betas, eps, weightDecay } = check(name, cfg);
+  const [b1, b2] = betas;
+  return {
+    name,
+    stateSlots: ['exp_avg', 'exp_avg_sq'],
+    scalarNames: ['decay', 'step_size', 'inv_sqrt_bc2'],
+    scalars: (t, lr) => [
+      name === 'adamw' ? 1 - lr * weightDecay : 1,
+      lr / (1 - Math.pow(b1, t)),
+      1 / Math.sqrt(1 - Math.pow(b2, t)),
+    ],
+    update: (p, g0, [m0, v0], s) => {
+      let g = g0;
+      let p1 = p;
+      if (name === 'adamw' && weightDecay !== 0) p1 = p.mul(s.decay as Tensor);
+      if (name === 'adam' && weightDecay !== 0) g = g.add(p.mul(weightDecay));
+      const m = (m0 as Tensor).mul(b1).add(g.mul(1 - b1));
+      const v = (v0 as Tensor).mul(b2).add(g.square().mul(1 - b2));
+      const denom = v.sqrt().mul(s.inv_sqrt_bc2 as Tensor).add(eps);
+      return { param: p1.sub(m.div(denom).mul(s.step_size as Tensor)), state: [m, v] };
+    },
+  };
+}
+
+/** AdamW with decoupled weight decay (default weight decay 0.01, as PyTorch). */
+export function adamw(cfg: AdamConfig = {}): Optimizer {
+  return adamFamily('adamw', cfg);
+}
+
+/** Adam with L2 weight decay folded into the gradient (default 0). */
+export function adam(cfg: AdamConfig = {}): Optimizer {
+  return adamFamily('adam', cfg);
+}

@@ -1,0 +1,193 @@
+import { gradientMap } from '../autograd/grad.js';
+import { configError, runtimeError, shapeError } from '../errors.js';
+import type { Parameter } from '../nn/module.js';
+import { clipGradNorm, globalNorm } from '../optim/clip.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Schedule } from '../optim/schedules.js';
+import { Program } from '../runtime/program.js';
+import { allocData, numel, type DataOf, type DType, type HostArray } from '../tensor/host-array.js';
+import type { Node } from '../tensor/node.js';
+import { fmtShape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** What the loss function returns: the scalar loss and optional scalar metrics to report. */
+export type LossResult = Tensor | { readonly loss: Tensor; readonly metrics?: Readonly<Record<string, Tensor>> };
+
+/** Options of a compiled training step. */
+export interface TrainStepOptions {
+  /** Named parameters; those that require gradients are trained (frozen ones are read-only). */
+  readonly params: readonly (readonly [string, Parameter])[];
+  readonly optimizer: Optimizer;
+  /** Builds the loss from batch tensors (placeholders at compile time). No `await` inside. */
+  readonly loss: (batch: readonly Tensor[]) => LossResult;
+  /** Learning rate per 0-based step. */
+  readonly schedule: Schedule;
+  /** Global-norm gradient clipping threshold (off when undefined). */
+  readonly clipNorm?: number;
+  /** What to do on a non-finite loss: throw (default) or skip the update. Parameters are never touched. */
+  readonly onNonFinite?: 'throw' | 'skip';
+}
+
+/** The result of one step. */
+export interface StepResult {
+  readonly step: number;
+  readonly loss: number;
+  readonly lr: number;
+  readonly gradNorm: number;
+  readonly finite: boolean;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+interface Compiled {
+  readonly program: Program;
+  readonly batch: readonly Tensor[];
+  readonly scalars: readonly Tensor[];
+  /** For every program output after the report outputs: the leaf whose data it replaces. */
+  readonly updated: readonly Node[];
+  readonly metricNames: readonly string[];
+  /** Spare buffers, one per updated leaf (outputs are written here, then swapped in). */
+  readonly spare: DataOf[DType][];
+  readonly reportBufs: Float32Array[];
+}
+
+/**
+ * A whole training step — forward, loss, backward, optional clipping, optimizer update — compiled
+ * into ONE ONNX graph and executed as one ONNX Runtime run. Parameters and optimizer state are
+ * graph inputs whose updated values are written into spare buffers that are then swapped in
+ * (double buffering), so nothing is copied element by element in JS and nothing is allocated per
+ * step. Shapes are static per graph: each distinct batch signature compiles once (bucket
+ * variable-length batches to a few padded lengths to bound the number of graphs).
+ */
+export class TrainStep {
+  private readonly trainable: [string, Parameter][];
+  private readonly state: Tensor[][];
+  private readonly compiled = new Map<string, Compiled>();
+  private t = 0;
+  /** Milliseconds spent compiling graphs so far. */
+  compileMs = 0;
+
+  constructor(private readonly opts: TrainStepOptions) {
+    this.trainable = opts.params.filter(([, p]) => p.requiresGrad).map(([n, p]) => [n, p]);
+    if (this.trainable.length === 0) throw configError('train step: no trainable parameters (all frozen?)');
+    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0)) throw configError(`train step: clipNorm must be > 0, got ${opts.clipNorm}`);
+    this.state = this.trainable.map(([, p]) => opts.optimizer.stateSlots.map(() => Tensor.zeros(p.shape)));
+  }
+
+  /** Number of completed (applied) steps. */
+  get step(): number {
+    return this.t;
+  }
+
+  /** Named optimizer state (for checkpoints): `<param>.<slot>` -> data. */
+  optimizerState(): Map<string, HostArray> {
+    const out = new Map<string, HostArray>();
+    this.trainable.forEach(([name], i) => {
+      this.opts.optimizer.stateSlots.forEach((slot, k) => {
+        const t = (this.state[i] as Tensor[])[k] as Tensor;
+        out.set(`${name}.${slot}`, { dtype: 'float32', shape: [...t.shape], data: t.node.realized as Float32Array });
+      });
+    });
+    return out;
+  }
+
+  /** Restores optimizer state and the step counter (exact resume). */
+  loadOptimizerState(sd: ReadonlyMap<string, HostArray>, step: number): void {
+    const missing: string[] = [];
+    this.trainable.forEach(([name, p], i) => {
+      this.opts.optimizer.stateSlots.forEach((slot, k) => {
+        const v = sd.get(`${name}.${slot}`);
+        if (v === undefined || numel(v.shape) !== p.size) missing.push(`${name}.${slot}`);
+        else ((this.state[i] as Tensor[])[k] as Tensor).assign(v.data);
+      });
+    });
+    if (missing.length > 0) throw runtimeError(`optimizer state is missing or mis-shaped for: ${missing.join(', ')}`);
+    this.t = step;
+  }
+
+  private signature(batch: readonly HostArray[]): string {
+    return batch.map((b) => `${b.dtype}[${b.shape.join(',')}]`).join(';');
+  }
+
+  private async compile(batch: readonly HostArray[]): Promise<Compiled> {
+    const o = this.opts;
+    const bt = batch.map((b, i) => Tensor.placeholder(b.shape, b.dtype, `batch${i}`));
+    const sc = o.optimizer.scalarNames.map((n) => Tensor.placeholder([], 'float32', n));
+    const res = o.loss(bt);
+    const loss = res instanceof Tensor ? res : res.loss;
+    const metrics = res instanceof Tensor ? {} : (res.metrics ?? {});
+    if (loss.size !== 1) throw shapeError('train step', `loss must be a scalar, got ${fmtShape(loss.shape)}`);
+    if (!loss.requiresGrad) throw configError('train step: the loss does not depend on any trainable parameter');
+    const gm = gradientMap(loss);
+    let grads = this.trainable.map(([, p]) => gm.get(p.node) ?? Tensor.full(p.shape, 0));
+    let norm: Tensor;
+    if (o.clipNorm !== undefined) {
+      const c = clipGradNorm(grads, o.clipNorm);
+      grads = c.grads;
+      norm = c.norm;
+    } else norm = globalNorm(grads);
+    const s: Record<string, Tensor> = {};
+    o.optimizer.scalarNames.forEach((n, i) => (s[n] = sc[i] as Tensor));
+    const outs: Tensor[] = [loss.reshape([]), norm, ...Object.values(metrics).map((m) => m.reshape([]))];
+    const updated: Node[] = [];
+    this.trainable.forEach(([, p], i) => {
+      // As PyTorch, a parameter the loss does not reach gets no update (not even weight decay).
+      if (!gm.has(p.node)) return;
+      const st = this.state[i] as Tensor[];
+      const u = o.optimizer.update(p, grads[i] as Tensor, st, s);
+      outs.push(u.param);
+      updated.push(p.node);
+      u.state.forEach((ns, k) => {
+        outs.push(ns);
+        updated.push((st[k] as Tensor).node);
+      });
+    });
+    const t0 = performance.now();
+    const program = await Program.compile(outs);
+    this.compileMs += performance.now() - t0;
+    const nReport = 2 + Object.keys(metrics).length;
+    return {
+      program,
+      batch: bt,
+      scalars: sc,
+      updated,
+      metricNames: Object.keys(metrics),
+      spare: updated.map((n) => allocData(n.dtype, numel(n.shape))),
+      reportBufs: Array.from({ length: nReport }, () => new Float32Array(1)),
+    };
+  }
+
+  /** Runs one step on a batch (host arrays matching the loss function's inputs). */
+  async run(batch: readonly HostArray[]): Promise<StepResult> {
+    const key = this.signature(batch);
+    let c = this.compiled.get(key);
+    if (c === undefined) {
+      c = await this.compile(batch);
+      this.compiled.set(key, c);
+    }
+    const lr = this.opts.schedule(this.t);
+    const sv = this.opts.optimizer.scalars(this.t + 1, lr);
+    batch.forEach((b, i) => ((c.batch[i] as Tensor).node.realized = b.data));
+    c.scalars.forEach((t, i) => (t.node.realized = Float32Array.of(sv[i] as number)));
+    const feeds = c.program.inputs.map((n) => n.realized as DataOf[DType]);
+    await c.program.run(feeds, [...c.reportBufs, ...c.spare]);
+    const loss = c.reportBufs[0]?.[0] as number;
+    const gradNorm = c.reportBufs[1]?.[0] as number;
+    const metrics: Record<string, number> = {};
+    c.metricNames.forEach((n, i) => (metrics[n] = c.reportBufs[2 + i]?.[0] as number));
+    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    if (!finite) {
+      if ((this.opts.onNonFinite ?? 'throw') === 'throw') {
+        throw runtimeError(`non-finite loss (${loss}, gradient norm ${gradNorm}) at step ${this.t + 1}; parameters and optimizer state were left unchanged`);
+      }
+      return { step: this.t, loss, lr, gradNorm, finite, metrics };
+    }
+    // Swap in the new values; the old buffers become the next step's spares.
+    c.updated.forEach((n, i) => {
+      const old = n.realized as DataOf[DType];
+      n.realized = c.spare[i] as DataOf[DType];
+      c.spare[i] = old;
+    });
+    this.t++;
+    return { step: this.t, loss, lr, gradNorm, finite, metrics };
+  }
+}
