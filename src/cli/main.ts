@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { parseIntFlag } from './flags.js';
+import { configureRuntime } from '../runtime/program.js';
+import { registerDemo } from './demo.js';
+import { reportFatal } from './errors.js';
+
+/** The `protdistil` command line: one file per command under src/cli/. */
+async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('protdistil')
+    .description('make protein language models small and fast (low-rank compression, ESM distillation) on ONNX Runtime')
+    .version('0.1.0')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores, or PROTDISTIL_THREADS)')
+    .option('--debug', 'print stack traces on errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.hook('preAction', (cmd) => {
+    const o = cmd.opts<{ threads?: string }>();
+    if (o.threads !== undefined) configureRuntime({ threads: parseIntFlag('--threads', o.threads, 1, 1024) });
+  });
+  registerDemo(program);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const debug = argv.includes('--debug') || process.env.PROTDISTIL_DEBUG === '1';
+    return reportFatal(e, debug);
+  }
+}
+
+process.exitCode = await main(process.argv);
