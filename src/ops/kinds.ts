@@ -14,7 +14,7 @@ export type OpKind =
   | 'input' | 'const'
   | BinaryKind | CompareKind | UnaryKind | ReduceKind
   | 'where' | 'cast' | 'matmul'
-  | 'reshape' | 'transpose' | 'slice' | 'pad' | 'concat' | 'expand'
+  | 'reshape' | 'transpose' | 'slice' | 'sliceTo' | 'pad' | 'concat' | 'expand'
   | 'gather' | 'scatterAdd'
   | 'softmax' | 'logSoftmax' | 'layerNorm';
 
@@ -39,6 +39,11 @@ export interface OpAttrs {
   transpose: { readonly perm: readonly number[] };
   /** Per-axis [start, end) with step 1; `axes` sorted and normalised. */
   slice: { readonly axes: readonly number[]; readonly starts: readonly number[]; readonly ends: readonly number[] };
+  /**
+   * `x[0 : ref.shape[refAxis]]` along `axis`: a prefix whose length follows another tensor's dim,
+   * so exported graphs slice position tables to the runtime sequence length.
+   */
+  sliceTo: { readonly axis: number; readonly refAxis: number };
   /** Zero padding: `before[i]`, `after[i]` per dim. */
   pad: { readonly before: readonly number[]; readonly after: readonly number[] };
   concat: { readonly axis: number };

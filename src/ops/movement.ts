@@ -25,6 +25,13 @@ function reshapeTarget(ctx: LowerCtx, inShape: readonly number[], out: readonly 
   return ctx.constI64(t);
 }
 
+/** True when two shapes differ only by inserted or removed size-1 dims. */
+function onlyUnitDimsChange(a: readonly number[], b: readonly number[]): boolean {
+  const na = a.filter((d) => d !== 1);
+  const nb = b.filter((d) => d !== 1);
+  return na.length === nb.length && na.every((d, i) => d === nb[i]);
+}
+
 export const RESHAPE: Primitive<'reshape'> = {
   infer: ([x], a) => {
     const n = x as Node;
@@ -36,6 +43,13 @@ export const RESHAPE: Primitive<'reshape'> = {
   lower: (ctx, node, [x], a) => {
     const inShape = (node.inputs[0] as Node).shape;
     if (sameShape(inShape, a.shape)) return ctx.emit('Identity', [x as string]);
+    if (ctx.symbolic && onlyUnitDimsChange(inShape, a.shape)) {
+      // Squeeze/Unsqueeze keep every other dim symbolic (e.g. (B, T) -> (B, 1, 1, T)).
+      const sq = inShape.flatMap((d, i) => (d === 1 ? [i] : []));
+      const v = sq.length > 0 ? ctx.emit('Squeeze', [x as string, ctx.constI64(sq)]) : (x as string);
+      const un = a.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+      return un.length > 0 ? ctx.emit('Unsqueeze', [v, ctx.constI64(un)]) : ctx.emit('Identity', [v]);
+    }
     return ctx.emit('Reshape', [x as string, reshapeTarget(ctx, inShape, a.shape)]);
   },
   ref: ([x]) => Float64Array.from((x as RefValue).data),
@@ -110,6 +124,34 @@ export const SLICE: Primitive<'slice'> = {
       after[ax] = (shape[ax] as number) - (a.ends[i] as number);
     });
     return [g.pad(before, after)];
+  },
+};
+
+export const SLICE_TO: Primitive<'sliceTo'> = {
+  infer: ([x, ref], a) => {
+    const n = x as Node;
+    const r = ref as Node;
+    const len = r.shape[a.refAxis];
+    const d = n.shape[a.axis];
+    if (len === undefined || d === undefined || len > d) {
+      throw shapeError('sliceTo', `cannot take ${len ?? '?'} entries of axis ${a.axis} of ${fmtShape(n.shape)} (reference ${fmtShape(r.shape)} axis ${a.refAxis})`);
+    }
+    const shape = [...n.shape];
+    shape[a.axis] = len;
+    return { shape, dtype: n.dtype };
+  },
+  lower: (ctx, node, [x, ref], a) => {
+    const len = (node.inputs[1] as Node).shape[a.refAxis] as number;
+    const end = ctx.symbolic
+      ? ctx.emit('Shape', [ref as string], { start: { int: a.refAxis }, end: { int: a.refAxis + 1 } })
+      : ctx.constI64([len]);
+    return ctx.emit('Slice', [x as string, ctx.constI64([0]), end, ctx.constI64([a.axis])]);
+  },
+  ref: ([x], a, out) => SLICE.ref([x as RefValue], { axes: [a.axis], starts: [0], ends: [out.shape[a.axis] as number] }, out),
+  vjp: (g, [x], _o, a) => {
+    const shape = (x as Tensor).shape;
+    const after = shape.map((d, i) => (i === a.axis ? d - (g.shape[i] as number) : 0));
+    return [g.pad(shape.map(() => 0), after), null];
   },
 };
 

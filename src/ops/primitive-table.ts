@@ -3,7 +3,7 @@ import { GATHER, SCATTER_ADD } from './indexing.js';
 import { LAYER_NORM, LOG_SOFTMAX, SOFTMAX } from './fused.js';
 import { CONST, INPUT } from './leaf.js';
 import { MATMUL } from './matmul.js';
-import { CONCAT, EXPAND, PAD, RESHAPE, SLICE, TRANSPOSE } from './movement.js';
+import { CONCAT, EXPAND, PAD, RESHAPE, SLICE, SLICE_TO, TRANSPOSE } from './movement.js';
 import type { PrimitiveTable } from './primitive.js';
 import { REDUCE } from './reduce.js';
 
@@ -21,6 +21,7 @@ export const PRIMITIVES: PrimitiveTable = {
   reshape: RESHAPE,
   transpose: TRANSPOSE,
   slice: SLICE,
+  sliceTo: SLICE_TO,
   pad: PAD,
   concat: CONCAT,
   expand: EXPAND,

@@ -20,7 +20,7 @@ export interface LowerCtx {
   /** A float32 constant of the given dims. */
   constF32(values: ArrayLike<number>, dims: readonly number[]): string;
   /** A constant of any dtype and dims. */
-  constant(dtype: DType, values: ArrayLike<number>, dims: readonly number[]): string;
+  constant(dtype: DType, values: ArrayLike<number> | BigInt64Array, dims: readonly number[]): string;
   /** True when lowering for export with symbolic dims: prefer shape-agnostic encodings. */
   readonly symbolic: boolean;
 }

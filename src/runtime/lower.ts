@@ -8,6 +8,11 @@ import type { PendingGraph } from './graph.js';
 
 /** Options for lowering: symbolic dims for export (input name -> per-dim names or null). */
 export interface LowerOptions {
+  /**
+   * Graph inputs for a standalone model, in order; every other data node (parameters, tables) is
+   * embedded as an initializer. Default: every data node is a graph input (engine programs).
+   */
+  readonly graphInputs?: readonly Node[];
   readonly inputNames?: readonly string[];
   readonly outputNames?: readonly string[];
   readonly symbolicDims?: ReadonlyMap<Node, readonly (string | null)[]>;
@@ -19,7 +24,15 @@ export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Arra
   const symbolic = opts.symbolicDims !== undefined && opts.symbolicDims.size > 0;
   const b = new OnnxGraphBuilder(symbolic);
   const names = new Map<Node, string>();
-  const inputs: ValueDecl[] = g.inputs.map((n, i) => {
+  const declared = opts.graphInputs ?? g.inputs;
+  if (opts.graphInputs !== undefined) {
+    for (const n of g.inputs) {
+      if (declared.includes(n)) continue;
+      if (n.realized === null) throw runtimeError('export: the graph reads a placeholder that is not one of the declared inputs');
+      names.set(n, b.constant(n.dtype, n.realized, n.shape));
+    }
+  }
+  const inputs: ValueDecl[] = declared.map((n, i) => {
     const name = opts.inputNames?.[i] ?? `in${i}`;
     names.set(n, name);
     const sym = opts.symbolicDims?.get(n);

@@ -25,16 +25,22 @@ function attrProto(name: string, a: OnnxAttr): OnnxNs.IAttributeProto {
   return { name, type: T.STRING, s: new TextEncoder().encode(a.string) };
 }
 
-function rawBytes(dtype: DType, values: ArrayLike<number>): Uint8Array {
+function rawBytes(dtype: DType, values: ArrayLike<number> | BigInt64Array): Uint8Array {
+  // Typed arrays of the right kind are viewed, not copied.
+  if (dtype === 'float32' && values instanceof Float32Array) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (dtype === 'int32' && values instanceof Int32Array) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (dtype === 'int64' && values instanceof BigInt64Array) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (dtype === 'bool' && values instanceof Uint8Array) return values;
+  const v = values as ArrayLike<number>;
   switch (dtype) {
     case 'float32':
-      return new Uint8Array(Float32Array.from(values).buffer);
+      return new Uint8Array(Float32Array.from(v).buffer);
     case 'int32':
-      return new Uint8Array(Int32Array.from(values).buffer);
+      return new Uint8Array(Int32Array.from(v).buffer);
     case 'int64':
-      return new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v)))).buffer);
+      return new Uint8Array(BigInt64Array.from(Array.from(v, (x) => BigInt(Math.trunc(x)))).buffer);
     case 'bool':
-      return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
+      return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
   }
 }
 
@@ -76,8 +82,8 @@ export class OnnxGraphBuilder implements LowerCtx {
     return out;
   }
 
-  constant(dtype: DType, values: ArrayLike<number>, dims: readonly number[]): string {
-    const key = values.length <= 64 ? `${dtype}|${dims.join(',')}|${Array.from(values).join(',')}` : null;
+  constant(dtype: DType, values: ArrayLike<number> | BigInt64Array, dims: readonly number[]): string {
+    const key = values.length <= 64 ? `${dtype}|${dims.join(',')}|${Array.from(values as ArrayLike<number>).join(',')}` : null;
     const hit = key === null ? undefined : this.constCache.get(key);
     if (hit !== undefined) return hit;
     const name = this.fresh('c');

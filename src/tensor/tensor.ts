@@ -267,6 +267,13 @@ export class Tensor {
     return Tensor.op('slice', [this], { axes: [ax], starts: [s], ends: [e] });
   }
 
+  /** The first `ref.shape[refAxis]` entries along `axis` (follows the reference's length in exports). */
+  sliceTo(axis: number, ref: Tensor, refAxis: number): Tensor {
+    const ax = normAxis('sliceTo', axis, this.rank);
+    const ra = normAxis('sliceTo', refAxis, ref.rank);
+    return Tensor.op('sliceTo', [this, ref], { axis: ax, refAxis: ra });
+  }
+
   /** Zero padding per dim. */
   pad(before: readonly number[], after: readonly number[]): Tensor {
     return Tensor.op('pad', [this], { before, after });

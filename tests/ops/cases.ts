@@ -127,3 +127,8 @@ export const CASES: readonly OpCase[] = [
   { name: 'cosine similarity', shapes: [[4, 5], [4, 5]], f: (x) => cosineSimilarity(x0(x), x1(x)) },
   { name: 'shared subexpression', shapes: [[3, 3]], f: (x) => { const s = x0(x).tanh(); return s.matmul(s).add(s.mul(s)); } },
 ];
+
+/** Cases added for shape-following ops. */
+export const EXTRA_CASES: readonly OpCase[] = [
+  { name: 'sliceTo follows a reference length', shapes: [[6, 4], [2, 3, 5]], wrt: [0], f: (x) => x0(x).sliceTo(0, x1(x), 1).mul(Tensor.constant(Array.from({ length: 12 }, (_, i) => i - 5), [3, 4])) },
+];

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { evaluateReference } from '../../src/runtime/reference.js';
-import { CASES, caseInputs } from './cases.js';
+import { CASES, EXTRA_CASES, caseInputs } from './cases.js';
 
 // Every primitive and composition runs on ONNX Runtime (float32) and on the float64 reference
 // evaluator; results must agree to within float32 rounding: max|ort − ref| ≤ 1e-5·max(1, max|ref|)
 // unless the case states otherwise.
-for (const c of CASES) {
+for (const c of [...CASES, ...EXTRA_CASES]) {
   test(`ORT matches the reference: ${c.name}`, async () => {
     const inputs = caseInputs(c, 1);
     const xs = c.shapes.map((s, i) => Tensor.from(Float32Array.from(inputs[i] as Float64Array), s));

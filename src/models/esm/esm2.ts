@@ -46,13 +46,19 @@ export class EsmSelfAttention extends Module {
     this.tables.clear();
   }
 
-  private rotary(t: number): { cos: Tensor; sin: Tensor } {
-    let r = this.tables.get(t);
+  /**
+   * cos/sin tables for the first T positions, sliced from a table of at least 1024 rows (grown in
+   * powers of two) so exported graphs follow the runtime length.
+   */
+  private rotary(h: Tensor): { cos: Tensor; sin: Tensor } {
+    const t = h.shape[1] as number;
+    const rows = Math.max(1024, 2 ** Math.ceil(Math.log2(t)));
+    let r = this.tables.get(rows);
     if (r === undefined) {
-      r = rotaryTables(t, this.invFreq);
-      this.tables.set(t, r);
+      r = rotaryTables(rows, this.invFreq);
+      this.tables.set(rows, r);
     }
-    return r;
+    return { cos: r.cos.sliceTo(0, h, 1), sin: r.sin.sliceTo(0, h, 1) }; // (rows, Dh) -> (T, Dh)
   }
 
   /** h (B, T, E), keyPad (B, T) bool -> (B, T, E) and probabilities (B, H, T, T). */
@@ -65,7 +71,7 @@ export class EsmSelfAttention extends Module {
     let k = split(this.kProj.forward(h));
     const v = split(this.vProj.forward(h));
     if (rotary) {
-      const { cos, sin } = this.rotary(t);
+      const { cos, sin } = this.rotary(h);
       q = applyRotary(q, cos, sin);
       k = applyRotary(k, cos, sin);
     }

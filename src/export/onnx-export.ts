@@ -1,0 +1,65 @@
+import { noGrad } from '../autograd/mode.js';
+import { configError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { collectGraph } from '../runtime/graph.js';
+import { lowerToOnnx } from '../runtime/lower.js';
+import type { DType } from '../tensor/host-array.js';
+import type { Node } from '../tensor/node.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** One input of an exported model: each dim is a fixed size or a symbolic name (e.g. 'batch'). */
+export interface ExportInput {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly (number | string)[];
+}
+
+/** Export options. */
+export interface ExportOptions {
+  readonly outputNames: readonly string[];
+  /** Sizes used to trace symbolic dims (default: distinct small primes not used by fixed dims). */
+  readonly traceSizes?: Readonly<Record<string, number>>;
+  readonly graphName?: string;
+}
+
+const PRIMES = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47];
+
+/**
+ * Exports a forward function (e.g. a module's `forward`) to a standalone ONNX model: parameters
+ * and tables are embedded as initializers, inputs keep their symbolic dims. The function is traced
+ * once with placeholder inputs at trace sizes; shape-dependent steps use shape-agnostic encodings
+ * (copied/inferred reshape dims, squeeze/unsqueeze, shape-following slices), and the exported
+ * model is checked by running it at sizes other than the trace sizes in the tests.
+ */
+export function exportOnnx(fn: (inputs: readonly Tensor[]) => readonly Tensor[], inputs: readonly ExportInput[], opts: ExportOptions): Uint8Array {
+  const fixed = new Set(inputs.flatMap((i) => i.dims.filter((d): d is number => typeof d === 'number')));
+  const symNames = [...new Set(inputs.flatMap((i) => i.dims.filter((d): d is string => typeof d === 'string')))];
+  const trace = new Map<string, number>();
+  const free = PRIMES.filter((p) => !fixed.has(p));
+  symNames.forEach((s, k) => {
+    const given = opts.traceSizes?.[s];
+    const v = given ?? free[k];
+    if (v === undefined || !(v >= 2)) throw configError(`export: no usable trace size for dim '${s}'`);
+    trace.set(s, v);
+  });
+  const placeholders = inputs.map((i) => Tensor.placeholder(i.dims.map((d) => (typeof d === 'number' ? d : (trace.get(d) as number))), i.dtype, i.name));
+  const outs = noGrad(() => fn(placeholders));
+  if (outs.length !== opts.outputNames.length) throw configError(`export: ${outs.length} outputs but ${opts.outputNames.length} output names`);
+  const g = collectGraph(outs.map((o) => o.node));
+  const sizeToName = new Map<number, string>([...trace].map(([n, v]) => [v, n]));
+  const symbolicDims = new Map<Node, readonly (string | null)[]>();
+  placeholders.forEach((p, i) => symbolicDims.set(p.node, (inputs[i] as ExportInput).dims.map((d) => (typeof d === 'string' ? d : null))));
+  outs.forEach((o, k) => symbolicDims.set(o.node, o.shape.map((d, i) => sizeToName.get(d) ?? `${opts.outputNames[k]}_dim${i}`)));
+  return lowerToOnnx(g, {
+    graphInputs: placeholders.map((p) => p.node),
+    inputNames: inputs.map((i) => i.name),
+    outputNames: opts.outputNames,
+    symbolicDims,
+    graphName: opts.graphName ?? 'protdistil_export',
+  });
+}
+
+/** Exports and writes the model atomically. */
+export function exportOnnxFile(path: string, fn: (inputs: readonly Tensor[]) => readonly Tensor[], inputs: readonly ExportInput[], opts: ExportOptions): void {
+  writeFileAtomic(path, exportOnnx(fn, inputs, opts));
+}
