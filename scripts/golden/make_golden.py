@@ -44,9 +44,15 @@ def shape_of(value):
     return []
 
 
-def shapes_of(entries):
-    """Shape of every tensor-valued entry, keyed by the entry name."""
-    return {k: shape_of(v) for k, v in entries.items() if isinstance(v, (torch.Tensor, list))}
+def shapes_of(entries, prefix=""):
+    """Shape of every array-valued entry, keyed by its name; nested entries as "outer.inner"."""
+    shapes = {}
+    for k, v in entries.items():
+        if isinstance(v, dict) and k != "shapes":
+            shapes.update(shapes_of(v, f"{prefix}{k}."))
+        elif isinstance(v, (torch.Tensor, list)):
+            shapes[prefix + k] = shape_of(v)
+    return shapes
 
 
 def dumps(obj, indent=0):
@@ -127,7 +133,6 @@ def run_trajectory(W0, b0, x, y, make_opt, schedule, steps, max_norm=None):
     rec["b"] = torch.stack(rec["b"])
     rec["grad_W"] = torch.stack(rec["grad_W"])
     rec["grad_b"] = torch.stack(rec["grad_b"])
-    rec["shapes"] = shapes_of(rec)
     return rec
 
 
@@ -300,7 +305,6 @@ def make_attention():
         "dk": dk_r,
         "dv": dv_r,
     }
-    result["attention_rotary"]["shapes"] = shapes_of(result["attention_rotary"])
     result["shapes"] = shapes_of(result)
     return result
 

@@ -46,7 +46,7 @@ export class Program {
 
   /** Compiles an already collected graph. */
   static async fromGraph(g: PendingGraph, opts: RuntimeOptions = runtimeOptions(), cache: SessionCache = defaultCache): Promise<Program> {
-    const key = graphKey(g, `t${opts.threads}o${opts.optimization}`);
+    const key = graphKey(g, `t${opts.threads}o${opts.optimization}a${opts.memoryArena ? 1 : 0}`);
     const t0 = performance.now();
     const session = await cache.get(key, () => OrtSession.create(lowerToOnnx(g), opts));
     return new Program(g, key, session, performance.now() - t0);

@@ -1,23 +1,36 @@
 /**
- * Seeded pseudo-random numbers for reproducible initialisation, masking and sampling.
- * xoshiro128** (Blackman & Vigna, https://prng.di.unimi.it/) seeded through splitmix32, so every
- * seed (including small integers) gives a well-mixed stream. Normals use Box-Muller.
+ * A small seeded PRNG so masking, shuffling and initialisation are reproducible across runs and
+ * platforms: xoshiro128** (Blackman & Vigna, https://prng.di.unimi.it/xoshiro128starstar.c), a 128-bit
+ * state with 32-bit outputs, seeded by running a 32-bit SplitMix-style mixer over the seed (so nearby
+ * seeds give unrelated streams). Normals come from Box-Muller, consuming two uniforms per pair.
+ * Not cryptographic.
  */
+import { configError } from '../errors.js';
+
+/** The four 32-bit state words; {@link Rng.state} and {@link Rng.fromState} round-trip it. */
+export type RngState = readonly [number, number, number, number];
+
+const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
+const TWO_POW_32 = 4294967296;
+
+/** Deterministic random stream for a seed. */
 export class Rng {
   private s0 = 0;
   private s1 = 0;
   private s2 = 0;
   private s3 = 0;
-  private spare: number | null = null;
+  private spare: number | undefined;
 
+  /** `seed`: any integer in [0, 2^32) (other safe integers are reduced mod 2^32). */
   constructor(seed: number) {
-    let x = seed >>> 0;
+    if (!Number.isSafeInteger(seed)) throw configError(`Rng: seed must be an integer, got ${seed}`);
+    let x = Number(BigInt.asUintN(32, BigInt(seed)));
     const next = (): number => {
       x = (x + 0x9e3779b9) >>> 0;
       let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
+      z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+      z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+      return (z ^ (z >>> 15)) >>> 0;
     };
     this.s0 = next();
     this.s1 = next();
@@ -26,8 +39,23 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
-  /** Next raw 32-bit unsigned integer. */
-  nextU32(): number {
+  /** Rebuilds a generator from a saved state (the cached Box-Muller spare is not part of it). */
+  static fromState(state: RngState): Rng {
+    const r = new Rng(0);
+    if (state.every((w) => w === 0) || state.some((w) => !Number.isInteger(w) || w < 0 || w >= TWO_POW_32)) {
+      throw configError(`Rng.fromState: need four uint32 words, not all zero; got [${state.join(', ')}]`);
+    }
+    [r.s0, r.s1, r.s2, r.s3] = state;
+    return r;
+  }
+
+  /** Current state, for checkpointing a run. */
+  state(): RngState {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  /** Next uniform uint32 (xoshiro128**). */
+  nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
     const t = (this.s1 << 9) >>> 0;
     this.s2 = (this.s2 ^ this.s0) >>> 0;
@@ -39,64 +67,68 @@ export class Rng {
     return result;
   }
 
-  /** Uniform in [0, 1) with 53 random bits. */
-  uniform(): number {
-    const hi = this.nextU32() >>> 5;
-    const lo = this.nextU32() >>> 6;
-    return (hi * 67108864 + lo) / 9007199254740992;
+  /** Uniform float in [0, 1) with 32 random bits. */
+  float(): number {
+    return this.nextUint32() / TWO_POW_32;
   }
 
-  /** Uniform integer in [0, n). */
+  /** Uniform integer in [0, n) without modulo bias (rejection sampling), 1 <= n <= 2^32. */
   int(n: number): number {
-    return Math.floor(this.uniform() * n);
-  }
-
-  /** Standard normal (Box-Muller, both values used). */
-  normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
-      return s;
+    if (!Number.isInteger(n) || n < 1 || n > TWO_POW_32) throw configError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    const limit = TWO_POW_32 - (TWO_POW_32 % n);
+    for (;;) {
+      const x = this.nextUint32();
+      if (x < limit) return x % n;
     }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** Fills a new Float32Array with N(mean, std²) samples. */
+  /** Standard normal N(0, 1) by Box-Muller; the second value of each pair is cached for the next call. */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const v = this.spare;
+      this.spare = undefined;
+      return v;
+    }
+    const u1 = 1 - this.float(); // (0, 1], so the log is finite
+    const u2 = this.float();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    const theta = 2 * Math.PI * u2;
+    this.spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+
+  /** Shuffles an array in place (Fisher-Yates) and returns it. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = items[i] as T;
+      items[i] = items[j] as T;
+      items[j] = tmp;
+    }
+    return items;
+  }
+
+  /** Uniform float in [0, 1) (alias of `float`). */
+  uniform(): number {
+    return this.float();
+  }
+
+  /** A new Float32Array of N(mean, std²) samples. */
   normalArray(n: number, mean = 0, std = 1): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
     return out;
   }
 
-  /** Fills a new Float32Array with U(lo, hi) samples. */
+  /** A new Float32Array of U(lo, hi) samples. */
   uniformArray(n: number, lo = 0, hi = 1): Float32Array {
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * this.uniform();
+    for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * this.float();
     return out;
   }
 
-  /** In-place Fisher-Yates shuffle. */
-  shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      const t = xs[i] as T;
-      xs[i] = xs[j] as T;
-      xs[j] = t;
-    }
-    return xs;
-  }
-
-  /** An independent generator derived from this one (for per-purpose streams). */
+  /** An independent generator seeded from this stream (one per purpose: init, data, masking). */
   fork(): Rng {
-    return new Rng(this.nextU32());
+    return new Rng(this.nextUint32());
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }

@@ -25,11 +25,12 @@ export interface OpCase {
 /** Deterministic inputs for a case. */
 export function caseInputs(c: OpCase, seed: number): Float64Array[] {
   const rng = new Rng(seed);
-  return c.shapes.map((s) => {
+  return c.shapes.map((s, k) => {
     const n = s.reduce((a, d) => a * d, 1);
     if (c.gen === 'spread') {
-      // A shuffled grid with spacing 0.25: no ties, so max/min gradients are well defined.
-      const vals = rng.shuffle(Array.from({ length: n }, (_, i) => (i - n / 2) * 0.25 + 0.1));
+      // A shuffled grid with spacing 0.25, offset per input: no ties within or across inputs, so
+      // comparisons and max/min gradients are well defined.
+      const vals = rng.shuffle(Array.from({ length: n }, (_, i) => (i - n / 2) * 0.25 + 0.1 + 0.07 * k));
       return Float64Array.from(vals, (v) => Math.fround(v));
     }
     return Float64Array.from({ length: n }, () => Math.fround(c.gen === 'positive' ? Math.abs(rng.normal()) + 0.5 : rng.normal()));
