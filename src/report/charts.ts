@@ -1,0 +1,267 @@
+import type { Config, TopLevelSpec } from 'vega-lite';
+import { configError, dataError } from '../errors.js';
+import { REPORT_FONT_FAMILY } from './fonts.js';
+
+/**
+ * Typed builders for the few chart kinds protdistil reports draw. Each returns a complete vega-lite spec
+ * with inline data (renderable alone) and `panelGrid` lays several out as one figure. Values that cannot
+ * be drawn (non-finite, or non-positive on a log axis) are dropped, never plotted as zero.
+ */
+
+/** One line of a line chart. */
+export interface LineSeries {
+  readonly name: string;
+  readonly x: readonly number[];
+  readonly y: readonly number[];
+}
+
+/** Options of `lineChart`. */
+export interface LineChartOptions {
+  readonly title: string;
+  readonly xTitle: string;
+  readonly yTitle: string;
+  readonly series: readonly LineSeries[];
+  readonly logY?: boolean;
+  /** Draw a dot at each point (good for sparse sweeps); default false. */
+  readonly points?: boolean;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Options of `groupedBarChart`: `values[g][c]` is the bar of category `c` within group `g`. */
+export interface GroupedBarChartOptions {
+  readonly title: string;
+  readonly groups: readonly string[];
+  readonly categories: readonly string[];
+  readonly values: readonly (readonly number[])[];
+  readonly yDomain?: readonly [number, number];
+  readonly xTitle?: string;
+  readonly yTitle?: string;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Singular values of one matrix, any order of magnitude (they are normalised by the largest). */
+export interface Spectrum {
+  readonly name: string;
+  readonly values: readonly number[];
+}
+
+/** Options of `spectrumChart`. */
+export interface SpectrumChartOptions {
+  readonly title: string;
+  readonly spectra: readonly Spectrum[];
+  /** Rank kept by the compression; drawn as a vertical rule. */
+  readonly cutoff?: number;
+  /** Log-scale y axis; default true, as spectra span decades. */
+  readonly logY?: boolean;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Config shared by every report chart: the bundled font for all text and a white background. */
+export const REPORT_CONFIG: Readonly<Config> = Object.freeze({
+  font: REPORT_FONT_FAMILY,
+  background: 'white',
+  title: Object.freeze({ fontSize: 14, anchor: 'middle' as const }),
+  axis: Object.freeze({ labelFontSize: 11, titleFontSize: 12 }),
+  legend: Object.freeze({ labelFontSize: 11, labelLimit: 220 }),
+});
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const DEFAULT_WIDTH = 320;
+const DEFAULT_HEIGHT = 200;
+
+/** A spec that can sit inside a `concat`: a top-level spec minus the top-level-only properties. */
+export type PanelSpec = Extract<TopLevelSpec, { concat: unknown }>['concat'][number];
+
+/** A spec that can sit inside a `layer`. */
+type LayerMember = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];
+
+/** Lines of y against x, one per series, coloured by series name in the given order. */
+export function lineChart(options: LineChartOptions): TopLevelSpec {
+  const { title, xTitle, yTitle, series, logY = false, points = false } = options;
+  uniqueNames('lineChart', 'series', series.map((s) => s.name));
+  const values: { series: string; x: number; y: number }[] = [];
+  for (const s of series) {
+    if (s.x.length !== s.y.length) {
+      throw dataError(`lineChart: series "${s.name}" has ${s.x.length} x values but ${s.y.length} y values`);
+    }
+    for (const [i, x] of s.x.entries()) {
+      const y = s.y[i] as number;
+      if (drawable(x, false) && drawable(y, logY)) values.push({ series: s.name, x, y });
+    }
+  }
+  return {
+    $schema: SCHEMA,
+    config: REPORT_CONFIG,
+    title,
+    width: options.width ?? DEFAULT_WIDTH,
+    height: options.height ?? DEFAULT_HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: points, strokeWidth: 1.75 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
+      y: { field: 'y', type: 'quantitative', title: yTitle, scale: logY ? { type: 'log' } : { zero: false } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        scale: { domain: series.map((s) => s.name) },
+        legend: { title: null },
+      },
+    },
+  };
+}
+
+/** Bars of each category side by side within each group (groups along x). */
+export function groupedBarChart(options: GroupedBarChartOptions): TopLevelSpec {
+  const { title, groups, categories, values: table, yDomain } = options;
+  uniqueNames('groupedBarChart', 'groups', groups);
+  uniqueNames('groupedBarChart', 'categories', categories);
+  if (table.length !== groups.length) {
+    throw dataError(`groupedBarChart: values has ${table.length} rows but there are ${groups.length} groups`);
+  }
+  const values: { group: string; category: string; value: number }[] = [];
+  for (const [g, group] of groups.entries()) {
+    const row = table[g] as readonly number[];
+    if (row.length !== categories.length) {
+      throw dataError(
+        `groupedBarChart: values row ${g} ("${group}") has ${row.length} entries but there are ${categories.length} categories`,
+      );
+    }
+    for (const [c, category] of categories.entries()) {
+      const value = row[c] as number;
+      if (Number.isFinite(value)) values.push({ group, category, value });
+    }
+  }
+  if (yDomain !== undefined && !(yDomain[0] < yDomain[1])) {
+    throw configError(`groupedBarChart: yDomain must be increasing, got [${yDomain[0]}, ${yDomain[1]}]`);
+  }
+  return {
+    $schema: SCHEMA,
+    config: REPORT_CONFIG,
+    title,
+    width: options.width ?? DEFAULT_WIDTH,
+    height: options.height ?? DEFAULT_HEIGHT,
+    data: { values },
+    // Bars start below a yDomain that excludes zero; clipping keeps them inside the plot.
+    mark: { type: 'bar', clip: yDomain !== undefined },
+    encoding: {
+      x: { field: 'group', type: 'nominal', sort: [...groups], title: options.xTitle ?? null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'category', type: 'nominal', sort: [...categories] },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: options.yTitle ?? null,
+        ...(yDomain === undefined ? {} : { scale: { domain: [yDomain[0], yDomain[1]] } }),
+      },
+      color: { field: 'category', type: 'nominal', scale: { domain: [...categories] }, legend: { title: null } },
+    },
+  };
+}
+
+/**
+ * Singular value spectra normalised by their largest value (σᵢ/σ₁ against i = 1, 2, ...), with a dashed
+ * vertical rule at the rank `cutoff` kept by low-rank compression.
+ */
+export function spectrumChart(options: SpectrumChartOptions): TopLevelSpec {
+  const { title, spectra, cutoff, logY = true } = options;
+  uniqueNames('spectrumChart', 'spectra', spectra.map((s) => s.name));
+  const values: { spectrum: string; index: number; value: number }[] = [];
+  for (const s of spectra) {
+    let max = 0;
+    for (const [i, v] of s.values.entries()) {
+      if (!Number.isFinite(v) || v < 0) {
+        throw dataError(`spectrumChart: spectrum "${s.name}" value ${i} is ${v}; singular values are finite and >= 0`);
+      }
+      max = Math.max(max, v);
+    }
+    if (max === 0) throw dataError(`spectrumChart: spectrum "${s.name}" is empty or all zero; cannot normalise`);
+    for (const [i, v] of s.values.entries()) {
+      const value = v / max;
+      if (drawable(value, logY)) values.push({ spectrum: s.name, index: i + 1, value });
+    }
+  }
+  if (cutoff !== undefined && !(Number.isFinite(cutoff) && cutoff >= 0)) {
+    throw configError(`spectrumChart: cutoff must be a finite rank >= 0, got ${cutoff}`);
+  }
+  const lines: LayerMember = {
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1.75 },
+    encoding: {
+      x: { field: 'index', type: 'quantitative', title: 'index i', scale: { zero: false } },
+      y: { field: 'value', type: 'quantitative', title: 'σᵢ / σ₁', scale: logY ? { type: 'log' } : { zero: true } },
+      color: {
+        field: 'spectrum',
+        type: 'nominal',
+        scale: { domain: spectra.map((s) => s.name) },
+        legend: { title: null },
+      },
+    },
+  };
+  const rule: LayerMember[] =
+    cutoff === undefined
+      ? []
+      : [
+          {
+            data: { values: [{ cutoff, label: `rank ${cutoff}` }] },
+            layer: [
+              {
+                mark: { type: 'rule', strokeDash: [5, 4], color: '#333', strokeWidth: 1.25 },
+                encoding: { x: { field: 'cutoff', type: 'quantitative' } },
+              },
+              {
+                mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, color: '#333', fontSize: 11 },
+                encoding: { x: { field: 'cutoff', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+              },
+            ],
+          },
+        ];
+  return {
+    $schema: SCHEMA,
+    config: REPORT_CONFIG,
+    title,
+    width: options.width ?? DEFAULT_WIDTH,
+    height: options.height ?? DEFAULT_HEIGHT,
+    layer: [lines, ...rule],
+  };
+}
+
+/**
+ * Lays charts out `columns` per row under one title. Each panel keeps its own colour legend. Panels'
+ * top-level settings (config, background, padding, autosize) give way to the grid's report config.
+ */
+export function panelGrid(specs: readonly TopLevelSpec[], columns: number, title?: string): TopLevelSpec {
+  if (!Number.isInteger(columns) || columns < 1) throw configError(`panelGrid: columns must be a positive integer, got ${columns}`);
+  if (specs.length === 0) throw configError('panelGrid: needs at least one chart');
+  return {
+    $schema: SCHEMA,
+    config: REPORT_CONFIG,
+    ...(title === undefined ? {} : { title: { text: title, fontSize: 16 } }),
+    columns,
+    spacing: 24,
+    concat: specs.map(asPanel),
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+  };
+}
+
+/** Drops the properties only a top-level spec may carry. */
+function asPanel(spec: TopLevelSpec): PanelSpec {
+  const { $schema: _schema, config: _config, background: _bg, padding: _pad, autosize: _auto, ...panel } = spec;
+  // Top-level variable params are the one property a nested spec types differently; report charts use
+  // none, so the remaining properties are a valid panel.
+  return panel as PanelSpec;
+}
+
+/** Whether `v` can be drawn on a linear axis, or a log axis when `log`. */
+function drawable(v: number, log: boolean): boolean {
+  return Number.isFinite(v) && (!log || v > 0);
+}
+
+function uniqueNames(op: string, what: string, names: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw dataError(`${op}: ${what} name "${n}" appears more than once`);
+    seen.add(n);
+  }
+}
