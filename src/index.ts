@@ -17,6 +17,7 @@ export { Module, Parameter } from './nn/module.js';
 export { Linear } from './nn/linear.js';
 export { LayerNorm } from './nn/layer-norm.js';
 export { Embedding } from './nn/embedding.js';
+export { saveModule, loadModule } from './nn/serialization.js';
 export { gelu, relu } from './nn/functional/activations.js';
 export { scaledDotProductAttention } from './nn/functional/attention.js';
 export { applyRotary, rotaryTables, rotaryInvFreq, rotateHalf } from './nn/functional/rotary.js';

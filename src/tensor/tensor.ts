@@ -6,6 +6,7 @@ import { realize } from '../runtime/realize.js';
 import { backward } from '../autograd/grad.js';
 import { allocData, hostArray, numel, type DataOf, type DType, type HostArray } from './host-array.js';
 import { Node } from './node.js';
+import type { Rng } from './random.js';
 import { fmtShape, normAxes, normAxis } from './shape.js';
 
 /** A number or a tensor: scalars become constants of the other operand's dtype. */
@@ -64,6 +65,16 @@ export class Tensor {
   /** A graph constant filled with one value (no host buffer is allocated). */
   static full(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
     return Tensor.constant([value], shape, dtype);
+  }
+
+  /** N(mean, std²) samples from a seeded generator, as host data (a graph input). */
+  static randn(shape: readonly number[], rng: Rng, std = 1, mean = 0, requiresGrad = false): Tensor {
+    return Tensor.from(rng.normalArray(numel(shape), mean, std), shape, 'float32', requiresGrad);
+  }
+
+  /** U(lo, hi) samples from a seeded generator, as host data (a graph input). */
+  static rand(shape: readonly number[], rng: Rng, lo = 0, hi = 1, requiresGrad = false): Tensor {
+    return Tensor.from(rng.uniformArray(numel(shape), lo, hi), shape, 'float32', requiresGrad);
   }
 
   /** Zero-filled host tensor. */

@@ -73,6 +73,11 @@ export class TrainStep {
     this.state = this.trainable.map(([, p]) => opts.optimizer.stateSlots.map(() => Tensor.zeros(p.shape)));
   }
 
+  /** The compiled programs, one per batch signature seen so far. */
+  get programs(): readonly Program[] {
+    return [...this.compiled.values()].map((c) => c.program);
+  }
+
   /** Number of completed (applied) steps. */
   get step(): number {
     return this.t;
