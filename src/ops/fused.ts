@@ -4,6 +4,7 @@ import type { Node } from '../tensor/node.js';
 import { fmtShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Primitive, RefValue } from './primitive.js';
+import { erf64 } from './ref-util.js';
 
 /**
  * Fused primitives: ONNX has single ops for their forward pass (which ORT runs fast and stably);
@@ -97,5 +98,20 @@ export const LAYER_NORM: Primitive<'layerNorm'> = {
     // dx = rstd ⊙ (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂)), with ĝ = g ⊙ γ
     const dx = gh.sub(gh.mean(-1, true)).sub(xhat.mul(gh.mul(xhat).mean(-1, true))).mul(rstd);
     return [dx, g.mul(xhat).sum(lead), g.sum(lead)];
+  },
+};
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+export const GELU: Primitive<'gelu'> = {
+  infer: floatInfer('gelu'),
+  lower: (ctx, _n, [x]) => ctx.emit('Gelu', [x as string]),
+  ref: ([x]) => Float64Array.from((x as RefValue).data, (v) => 0.5 * v * (1 + erf64(v * Math.SQRT1_2))),
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x), Φ(x) = (1 + erf(x/√2))/2, φ(x) = exp(−x²/2)/√(2π)
+  vjp: (g, [x]) => {
+    const t = x as Tensor;
+    const cdf = t.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
+    const pdf = t.square().mul(-0.5).exp().mul(INV_SQRT_2PI);
+    return [g.mul(cdf.add(t.mul(pdf)))];
   },
 };

@@ -16,7 +16,7 @@ export type OpKind =
   | 'where' | 'cast' | 'matmul'
   | 'reshape' | 'transpose' | 'slice' | 'sliceTo' | 'pad' | 'concat' | 'expand'
   | 'gather' | 'scatterAdd'
-  | 'softmax' | 'logSoftmax' | 'layerNorm';
+  | 'softmax' | 'logSoftmax' | 'layerNorm' | 'gelu';
 
 import type { DType } from '../tensor/host-array.js';
 
@@ -56,4 +56,6 @@ export interface OpAttrs {
   logSoftmax: { readonly axis: number };
   /** Normalises over the last axis: (x − mean) / sqrt(var + eps) · gamma + beta. */
   layerNorm: { readonly eps: number };
+  /** Exact (erf) GELU. */
+  gelu: object;
 }

@@ -50,6 +50,21 @@ export const MATMUL: Primitive<'matmul'> = {
   vjp: (g, [a, b]) => {
     const x = a as Tensor;
     const y = b as Tensor;
-    return [unbroadcast(g.matmul(y.mT), x.shape), unbroadcast(x.mT.matmul(g), y.shape)];
+    return [unbroadcast(g.matmul(y.mT), x.shape), weightGrad(x, g, y.shape)];
   },
 };
+
+/** Collapses all leading dims into rows: (..., m, k) -> (N·m, k). */
+function flat(t: Tensor): Tensor {
+  return t.rank === 2 ? t : t.reshape([-1, t.shape[t.rank - 1] as number]);
+}
+
+/**
+ * Gradient of the right operand. When it is a plain matrix shared by every batch (a weight) and
+ * the left operand is batched, Σ_b x_bᵀ·g_b is one GEMM over all rows, (N·m, k)ᵀ·(N·m, n), instead
+ * of a batched product followed by a sum: faster, and the per-batch products never exist.
+ */
+function weightGrad(x: Tensor, g: Tensor, shape: readonly number[]): Tensor {
+  if (shape.length === 2 && x.rank > 2 && g.rank === x.rank) return flat(x).mT.matmul(flat(g)); // (k, N·m) @ (N·m, n) -> (k, n)
+  return unbroadcast(x.mT.matmul(g), shape);
+}

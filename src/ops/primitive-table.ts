@@ -1,6 +1,6 @@
 import { BINARY, CAST, COMPARE, UNARY, WHERE } from './elementwise.js';
 import { GATHER, SCATTER_ADD } from './indexing.js';
-import { LAYER_NORM, LOG_SOFTMAX, SOFTMAX } from './fused.js';
+import { GELU, LAYER_NORM, LOG_SOFTMAX, SOFTMAX } from './fused.js';
 import { CONST, INPUT } from './leaf.js';
 import { MATMUL } from './matmul.js';
 import { CONCAT, EXPAND, PAD, RESHAPE, SLICE, SLICE_TO, TRANSPOSE } from './movement.js';
@@ -30,4 +30,5 @@ export const PRIMITIVES: PrimitiveTable = {
   softmax: SOFTMAX,
   logSoftmax: LOG_SOFTMAX,
   layerNorm: LAYER_NORM,
+  gelu: GELU,
 };

@@ -6,8 +6,8 @@ import { ONNX_DTYPE, type LowerCtx, type OnnxAttr } from '../ops/primitive.js';
 // onnx-proto ships CommonJS; load it through require so its generated classes resolve.
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNs };
 
-/** The ONNX opset protdistil emits (LayerNormalization needs 17; Reduce* with axes inputs need 18). */
-export const OPSET = 18;
+/** The ONNX opset protdistil emits (LayerNormalization 17, Reduce* with axes inputs 18, Gelu 20). */
+export const OPSET = 20;
 
 /** A graph input or output declaration; string dims are symbolic. */
 export interface ValueDecl {
@@ -111,7 +111,7 @@ export class OnnxGraphBuilder implements LowerCtx {
   /** Serialises the model with the given graph inputs and outputs. */
   build(inputs: readonly ValueDecl[], outputs: readonly ValueDecl[], graphName = 'protdistil'): Uint8Array {
     const model = onnx.ModelProto.create({
-      irVersion: 8,
+      irVersion: 9,
       producerName: 'protdistil',
       opsetImport: [{ domain: '', version: OPSET }],
       graph: {

@@ -47,6 +47,7 @@ export class OrtSession {
         interOpNumThreads: 1,
         graphOptimizationLevel: opts.optimization,
         executionMode: 'sequential',
+        ...(process.env.PROTDISTIL_ORT_PROFILE === undefined ? {} : { enableProfiling: true, profileFilePrefix: process.env.PROTDISTIL_ORT_PROFILE }),
         enableCpuMemArena: opts.memoryArena,
         enableMemPattern: opts.memoryArena,
       });
@@ -72,6 +73,11 @@ export class OrtSession {
     } catch (e) {
       throw runtimeError(`ONNX Runtime failed while running a graph: ${(e as Error).message}`, e);
     }
+  }
+
+  /** Ends ORT profiling (when enabled with PROTDISTIL_ORT_PROFILE) and writes its JSON file. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   get inputNames(): readonly string[] {

@@ -104,6 +104,10 @@ export class SessionCache {
   clear(): void {
     this.map.clear();
   }
+  /** Flushes ORT profiles of every session (diagnostics: set PROTDISTIL_ORT_PROFILE=prefix). */
+  async endProfiling(): Promise<void> {
+    for (const p of this.map.values()) (await p).endProfiling();
+  }
 }
 
 const defaultCache = new SessionCache();

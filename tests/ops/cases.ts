@@ -76,6 +76,8 @@ export const CASES: readonly OpCase[] = [
   { name: 'matmul 2-D', shapes: [[3, 4], [4, 5]], f: (x) => x0(x).matmul(x1(x)) },
   { name: 'matmul batched broadcast', shapes: [[2, 1, 3, 4], [3, 4, 5]], f: (x) => x0(x).matmul(x1(x)) },
   { name: 'matmul vector', shapes: [[3, 4], [4]], f: (x) => x0(x).matmul(x1(x)) },
+  { name: 'matmul batched @ shared weight', shapes: [[2, 3, 3, 4], [4, 5]], f: (x) => x0(x).matmul(x1(x)) },
+  { name: 'matmul shared left @ batched', shapes: [[3, 4], [2, 4, 5]], f: (x) => x0(x).matmul(x1(x)) },
   // reductions
   { name: 'sum all', shapes: [[2, 3, 4]], f: (x) => x0(x).sum() },
   { name: 'sum axis 1 keepdims', shapes: [[2, 3, 4]], f: (x) => x0(x).sum(1, true).mul(x0(x)) },

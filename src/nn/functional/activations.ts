@@ -1,8 +1,11 @@
-import type { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 
-/** GELU, exact erf form: 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel, https://arxiv.org/abs/1606.08415). */
+/**
+ * GELU, exact erf form: 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel, https://arxiv.org/abs/1606.08415).
+ * One fused ONNX op forward; the backward is composed.
+ */
 export function gelu(x: Tensor): Tensor {
-  return x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5);
+  return Tensor.op('gelu', [x], {});
 }
 
 /** ReLU as max(x, 0). */

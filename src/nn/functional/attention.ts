@@ -29,8 +29,10 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     if (mask.dtype !== 'bool' || mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== tk) {
       throw shapeError('attention', `keyPaddingMask must be bool (B=${b}, Tk=${tk}), got ${mask.dtype} ${fmtShape(mask.shape)}`);
     }
-    const m = mask.reshape([b, 1, 1, tk]); // (B, Tk) -> (B, 1, 1, Tk)
-    scores = m.where(Tensor.constant([-Infinity]), scores);
+    // An additive bias (0 or −∞) built on the small (B, Tk) mask: adding it equals masked_fill(−∞)
+    // and is much faster than a broadcast Where over (B, H, Tq, Tk), forward and backward.
+    const bias = mask.where(Tensor.constant([-Infinity]), Tensor.constant([0])).reshape([b, 1, 1, tk]); // (B, Tk) -> (B, 1, 1, Tk)
+    scores = scores.add(bias);
   }
   const probs = scores.softmax(-1);
   return { out: probs.matmul(v), probs }; // (B, H, Tq, Tk) @ (B, H, Tk, Dh) -> (B, H, Tq, Dh)
