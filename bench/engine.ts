@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { esmPreset } from '../src/models/esm/config.js';
 import { Esm2 } from '../src/models/esm/esm2.js';
-import { distillationLoss } from '../src/nn/functional/losses.js';
+import { distillationLoss, mse } from '../src/nn/functional/losses.js';
+import { Linear } from '../src/nn/linear.js';
 import { adamw } from '../src/optim/adam.js';
 import { constantSchedule } from '../src/optim/schedules.js';
 import { configureRuntime, Program } from '../src/runtime/program.js';
@@ -109,10 +110,17 @@ async function overheadBench(): Promise<void> {
   const feeds = [x.node.realized as Float32Array, w.node.realized as Float32Array];
   const outs = p.allocOutputs();
   const run = await timeIt(() => p.run(feeds.slice(0, p.inputs.length), outs), 2000, 50);
-  console.log('\nper-call engine overhead, tiny graph (matmul 2x4x4 + add + tanh)');
+  // A whole training step of a tiny model: Linear(8, 4), MSE, AdamW, batch 16.
+  const rng = new Rng(5);
+  const lin = new Linear(8, 4, { rng });
+  const step = new TrainStep({ params: lin.namedParameters(), optimizer: adamw(), schedule: constantSchedule({ peak: 1e-3 }), loss: ([a, b]) => mse(lin.forward(a!), b!) });
+  const batch = [hostArray('float32', [16, 8], rng.normalArray(128)), hostArray('float32', [16, 4], rng.normalArray(64))];
+  const train = await timeIt(() => step.run(batch), 2000, 50);
+  console.log('\nper-call engine overhead, tiny graphs');
   console.log(table(['path', 'median µs', 'p90 µs'], [
-    ['realize (build + hash + cached session + run)', median(eager) * 1000, pct(eager, 0.9) * 1000],
-    ['Program.run (compiled, pre-allocated outputs)', median(run) * 1000, pct(run, 0.9) * 1000],
+    ['realize: matmul 2x4x4 + add + tanh (build + hash + cached session + run)', median(eager) * 1000, pct(eager, 0.9) * 1000],
+    ['Program.run: same graph compiled, pre-allocated outputs', median(run) * 1000, pct(run, 0.9) * 1000],
+    ['TrainStep.run: Linear(8,4) + MSE + backward + AdamW, batch 16', median(train) * 1000, pct(train, 0.9) * 1000],
   ]));
 }
 
