@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { parseIntFlag } from './flags.js';
 import { configureRuntime } from '../runtime/program.js';
 import { registerDemo } from './demo.js';
+import { registerExtract } from './extract.js';
 import { reportFatal } from './errors.js';
 
 /** The `protdistil` command line: one file per command under src/cli/. */
@@ -19,6 +20,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (o.threads !== undefined) configureRuntime({ threads: parseIntFlag('--threads', o.threads, 1, 1024) });
   });
   registerDemo(program);
+  registerExtract(program);
   try {
     await program.parseAsync([...argv]);
     return 0;

@@ -16,13 +16,16 @@ export const EsmConfigSchema = z
     tokenDropout: z.boolean(),
     /** ESM-1b learned positions: max_positions (1024); the table has max + padding_idx + 1 rows. */
     maxPositions: z.number().int().positive().default(1024),
+    /** ESM-1b LayerNorm on the embeddings before the first layer (fair-esm: on iff the checkpoint has its weights). */
+    embLayerNormBefore: z.boolean().optional(),
     layerNormEps: z.number().positive().default(1e-5),
     paddingIdx: z.number().int().nonnegative().default(1),
     maskIdx: z.number().int().nonnegative().default(32),
   })
   .strict()
   .refine((c) => c.embedDim % c.attentionHeads === 0, { message: 'embedDim must be divisible by attentionHeads' })
-  .refine((c) => (c.embedDim / c.attentionHeads) % 2 === 0, { message: 'head dim (embedDim / attentionHeads) must be even for rotary embeddings' });
+  .refine((c) => c.arch !== 'esm2' || (c.embedDim / c.attentionHeads) % 2 === 0, { message: 'head dim (embedDim / attentionHeads) must be even for rotary embeddings' })
+  .refine((c) => c.arch !== 'esm2' || c.embLayerNormBefore !== true, { message: 'embLayerNormBefore is an ESM-1b option' });
 
 /** A validated ESM configuration. */
 export type EsmConfig = Readonly<z.infer<typeof EsmConfigSchema>>;
@@ -39,12 +42,13 @@ export function parseEsmConfig(raw: unknown): EsmConfig {
 const esm2 = (numLayers: number, embedDim: number, attentionHeads: number, tokenDropout = true): EsmConfig =>
   parseEsmConfig({ arch: 'esm2', numLayers, embedDim, attentionHeads, ffnDim: 4 * embedDim, tokenDropout });
 
+/** Published sizes (fair-esm README; heads from the Hugging Face configs). */
 export const ESM2_T6_8M = esm2(6, 320, 20);
 export const ESM2_T12_35M = esm2(12, 480, 20);
 export const ESM2_T30_150M = esm2(30, 640, 20);
 export const ESM2_T33_650M = esm2(33, 1280, 20);
 export const ESM2_T36_3B = esm2(36, 2560, 40);
-export const ESM1B_T33_650M = parseEsmConfig({ arch: 'esm1b', numLayers: 33, embedDim: 1280, attentionHeads: 20, ffnDim: 5120, tokenDropout: true, maxPositions: 1024 });
+export const ESM1B_T33_650M = parseEsmConfig({ arch: 'esm1b', numLayers: 33, embedDim: 1280, attentionHeads: 20, ffnDim: 5120, tokenDropout: true, maxPositions: 1024, embLayerNormBefore: true });
 
 /** Student presets: ESM-2 style (pre-LN, rotary, FFN 4x, vocab 33), no token-dropout rescale. */
 export const STUDENT_SMALL = esm2(8, 128, 2, false);
@@ -69,4 +73,9 @@ export function esmPreset(name: string): EsmConfig {
   const c = ESM_PRESETS[name];
   if (c === undefined) throw configError(`unknown ESM preset '${name}' (known: ${Object.keys(ESM_PRESETS).join(', ')})`);
   return c;
+}
+
+/** Whether an ESM-1b config applies the embedding LayerNorm (default on, as every released ESM-1b). */
+export function usesEmbLayerNormBefore(c: EsmConfig): boolean {
+  return c.arch === 'esm1b' && c.embLayerNormBefore !== false;
 }

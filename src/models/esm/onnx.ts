@@ -1,0 +1,23 @@
+import { exportOnnx } from '../../export/onnx-export.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import type { EsmModel } from './model.js';
+
+/**
+ * Exports an ESM model to a standalone ONNX model: input `tokens` int64 (batch, length), outputs
+ * `logits` (batch, length, 33) and `representations` (batch, length, E), the final-LN output.
+ * Weights are embedded; batch and length stay symbolic (up to `maxTokens`, default 1024 — ESM-1b
+ * cannot go further). Token dropout and padding follow the ESM spec, so onnxruntime gives the
+ * engine's outputs for any right-padded batch.
+ */
+export function exportEsmOnnx(model: EsmModel, opts: { maxTokens?: number } = {}): Uint8Array {
+  model.reserveLength(opts.maxTokens ?? 1024);
+  const L = model.config.numLayers;
+  return exportOnnx(
+    ([tokens]) => {
+      const o = model.forward(tokens as Tensor, { reprLayers: [L] });
+      return [o.logits, o.representations.get(L) as Tensor];
+    },
+    [{ name: 'tokens', dtype: 'int64', dims: ['batch', 'length'] }],
+    { outputNames: ['logits', 'representations'], graphName: model.config.arch === 'esm2' ? 'esm2' : 'esm1b' },
+  );
+}
