@@ -32,3 +32,18 @@ export { TrainStep, type StepResult, type TrainStepOptions } from './train/train
 export { exportOnnx, exportOnnxFile, type ExportInput } from './export/onnx-export.js';
 export * from './models/esm/config.js';
 export { Esm2 } from './models/esm/esm2.js';
+export { Esm1b } from './models/esm/esm1b.js';
+export { createEsmModel, resolveReprLayers, type EsmModel } from './models/esm/model.js';
+export { exportEsmOnnx } from './models/esm/onnx.js';
+export { loadEsm } from './io/esm/load.js';
+export { loadFairEsm } from './io/esm/fair-esm.js';
+export { loadHfEsm } from './io/esm/hugging-face.js';
+export { writeHfEsm } from './io/esm/hf-writer.js';
+export { extractEmbeddings, type ExtractOptions, type ExtractSummary } from './extract/pipeline.js';
+export { EsmForwardSession } from './extract/forward-session.js';
+export { encode, batchConvert } from './data/tokenizer.js';
+export { readFasta, readFastaAll } from './data/fasta.js';
+export { readNpy, writeNpy } from './io/npy.js';
+export { readSafetensors, writeSafetensors, SafetensorsReader } from './io/safetensors.js';
+export { readPt, readPtTensor } from './io/pt-reader.js';
+export { writePt } from './io/pt-writer.js';
