@@ -4,6 +4,7 @@ import { parseIntFlag } from './flags.js';
 import { configureRuntime } from '../runtime/program.js';
 import { registerDemo } from './demo.js';
 import { registerExtract } from './extract.js';
+import { registerRank } from './rank.js';
 import { reportFatal } from './errors.js';
 
 /** The `protdistil` command line: one file per command under src/cli/. */
@@ -21,6 +22,7 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   registerDemo(program);
   registerExtract(program);
+  registerRank(program);
   try {
     await program.parseAsync([...argv]);
     return 0;
