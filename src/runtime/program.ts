@@ -64,11 +64,11 @@ export class Program {
       const d = feeds[i];
       if (d === undefined) throw runtimeError(`program input ${i} (${n.dtype} ${fmtShape(n.shape)}) has no data`);
       if (d.length !== numel(n.shape)) throw shapeError('run', `input ${i} needs ${numel(n.shape)} elements for ${fmtShape(n.shape)}, got ${d.length}`);
-      f[this.inNames[i] as string] = ortTensor(n.dtype, d, n.shape);
+      f[this.inNames[i] as string] = wrap(n.dtype, d, n.shape);
     });
     const o: Record<string, ReturnType<typeof ortTensor>> = {};
     this.graph.outputs.forEach((n, i) => {
-      o[this.outNames[i] as string] = ortTensor(n.dtype, outputs[i] as DataOf[DType], n.shape);
+      o[this.outNames[i] as string] = wrap(n.dtype, outputs[i] as DataOf[DType], n.shape);
     });
     await this.session.run(f, o);
   }
@@ -83,6 +83,20 @@ export class Program {
     await this.run(feeds, outs);
     return outs;
   }
+}
+
+/**
+ * ORT tensor wrappers cached per buffer: training loops feed the same parameter, state and batch
+ * buffers every step, and re-creating wrappers each run only feeds the garbage collector.
+ */
+const wrappers = new WeakMap<object, { key: string; t: ReturnType<typeof ortTensor> }>();
+function wrap(dtype: DType, data: DataOf[DType], dims: readonly number[]): ReturnType<typeof ortTensor> {
+  const key = `${dtype}[${dims.join(',')}]`;
+  const hit = wrappers.get(data);
+  if (hit !== undefined && hit.key === key) return hit.t;
+  const t = ortTensor(dtype, data, dims);
+  wrappers.set(data, { key, t });
+  return t;
 }
 
 /** Sessions keyed by graph structure; creation is shared by concurrent requests. */

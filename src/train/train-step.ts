@@ -172,7 +172,12 @@ export class TrainStep {
     const lr = this.opts.schedule(this.t);
     const sv = this.opts.optimizer.scalars(this.t + 1, lr);
     batch.forEach((b, i) => ((c.batch[i] as Tensor).node.realized = b.data));
-    c.scalars.forEach((t, i) => (t.node.realized = Float32Array.of(sv[i] as number)));
+    c.scalars.forEach((t, i) => {
+      // The scalar buffers are reused: written in place, fed every step.
+      const buf = (t.node.realized as Float32Array | null) ?? new Float32Array(1);
+      buf[0] = sv[i] as number;
+      t.node.realized = buf;
+    });
     const feeds = c.program.inputs.map((n) => n.realized as DataOf[DType]);
     await c.program.run(feeds, [...c.reportBufs, ...c.spare]);
     const loss = c.reportBufs[0]?.[0] as number;
