@@ -179,7 +179,7 @@ function unknownTokenError(piece: TokenPiece, label: string | undefined): Error 
   return dataError(
     `encode: ${who} has unknown token ${shown} at position ${piece.start} (0-based); ` +
       `the ESM alphabet is upper-case residue letters, '.', '-' and <cls> <pad> <eos> <unk> <null_1> <mask> ` +
-      `(use unknown: 'unk' to map unknown pieces to <unk>)`,
+      `(to map unknown pieces to <unk> instead, pass --unknown-as-unk on the command line or unknown: 'unk' in the API)`,
   );
 }
 
