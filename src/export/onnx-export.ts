@@ -49,7 +49,10 @@ export function exportOnnx(fn: (inputs: readonly Tensor[]) => readonly Tensor[],
   const sizeToName = new Map<number, string>([...trace].map(([n, v]) => [v, n]));
   const symbolicDims = new Map<Node, readonly (string | null)[]>();
   placeholders.forEach((p, i) => symbolicDims.set(p.node, (inputs[i] as ExportInput).dims.map((d) => (typeof d === 'string' ? d : null))));
-  outs.forEach((o, k) => symbolicDims.set(o.node, o.shape.map((d, i) => sizeToName.get(d) ?? `${opts.outputNames[k]}_dim${i}`)));
+  // Output dims equal to a symbolic dim's (distinct, prime) trace size take its name; the others
+  // do not depend on the inputs' symbolic dims and are declared with their fixed size.
+  const lowered = new Map(outs.map((o) => [o.node, o.shape.map((d) => sizeToName.get(d) ?? null)] as const));
+  for (const [node, dims] of lowered) if (!symbolicDims.has(node)) symbolicDims.set(node, dims);
   return lowerToOnnx(g, {
     graphInputs: placeholders.map((p) => p.node),
     inputNames: inputs.map((i) => i.name),

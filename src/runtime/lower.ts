@@ -59,7 +59,8 @@ export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Arra
     let v = names.get(o) as string;
     if (v !== outName(k)) v = renameVia(b, v, outName(k));
     const sym = opts.symbolicDims?.get(o);
-    return { name: v, dtype: o.dtype, dims: o.shape.map((d, i) => sym?.[i] ?? (symbolic ? `${outName(k)}_d${i}` : d)) };
+    // With a map entry, null marks a fixed dim; without one, symbolic lowering leaves dims named.
+    return { name: v, dtype: o.dtype, dims: o.shape.map((d, i) => (sym === undefined ? (symbolic ? `${outName(k)}_d${i}` : d) : (sym[i] ?? d))) };
   });
   return b.build(inputs, outputs, opts.graphName);
 }

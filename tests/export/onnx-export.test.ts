@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import { exportOnnx } from '../../src/export/onnx-export.js';
 import { parseEsmConfig } from '../../src/models/esm/config.js';
@@ -22,6 +23,10 @@ test('an MLP exports with a symbolic batch dim and matches the engine at several
   const fc2 = new Linear(32, 8, { rng });
   const f = (x: Tensor): Tensor => fc2.forward(ln.forward(gelu(fc1.forward(x))));
   const bytes = exportOnnx(([x]) => [f(x!)], [{ name: 'x', dtype: 'float32', dims: ['batch', 16] }], { outputNames: ['y'] });
+  // Declared output dims: the batch stays symbolic, the feature dim is fixed.
+  const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: { ModelProto: { decode(b: Uint8Array): { graph: { output: { type: { tensorType: { shape: { dim: { dimParam?: string; dimValue?: number | { toNumber(): number } }[] } } } }[] } } } } };
+  const dims = onnx.ModelProto.decode(bytes).graph.output[0]!.type.tensorType.shape.dim.map((d) => d.dimParam || Number(d.dimValue));
+  assert.deepEqual(dims, ['batch', 8]);
   const model = await OnnxModel.load(bytes);
   assert.deepEqual(model.inputNames, ['x']);
   assert.deepEqual(model.outputNames, ['y']);
