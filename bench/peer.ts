@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
+import { consoleTable } from '../src/report/markdown-table.js';
 
 /** Benchmark helpers: run the PyTorch peer scripts and time our own code. */
 
@@ -49,16 +50,7 @@ export function machineLine(): string {
   return `${c.length} x ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}`;
 }
 
-/** Fixed-width table for the console. */
+/** Fixed-width table for the console (the report module's formatter). */
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
-  const w = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => String(c).padStart(w[i] as number)).join('  ')).join('\n');
-}
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (Math.abs(x) >= 1000) return x.toFixed(0);
-  if (Math.abs(x) >= 10) return x.toFixed(1);
-  return x.toFixed(3);
+  return consoleTable(headers, rows);
 }

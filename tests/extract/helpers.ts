@@ -1,8 +1,6 @@
-import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isProtdistilError, type ErrorCode } from '../../src/errors.js';
 import { fixtureInputs, type FixtureBatch } from '../models/esm/fixtures.js';
 
 /** Shared helpers of the extraction tests. */
@@ -23,19 +21,4 @@ export function writeFixtureFasta(path: string, batches: readonly FixtureBatch[]
   return recs;
 }
 
-/** Awaits `fn`, asserting it rejects with a ProtdistilError of `code` whose message has every part. */
-export async function assertRejects(fn: () => Promise<unknown>, code: ErrorCode, ...parts: (string | RegExp)[]): Promise<void> {
-  let caught: unknown;
-  try {
-    await fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught !== undefined, 'expected an error, nothing was thrown');
-  assert.ok(isProtdistilError(caught), `expected a ProtdistilError, got ${String(caught)}`);
-  assert.equal(caught.code, code, `error code (message: ${caught.message})`);
-  for (const p of parts) {
-    if (typeof p === 'string') assert.ok(caught.message.includes(p), `message lacks ${JSON.stringify(p)}: ${caught.message}`);
-    else assert.match(caught.message, p);
-  }
-}
+export { assertRejects } from '../helpers/errors.js';

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ErrorCode, isProtdistilError, type ProtdistilError } from '../../src/errors.js';
 import type { HostArray } from '../../src/tensor/host-array.js';
 
 /** Shared helpers of the io tests: fixture paths, golden comparisons, error checks. */
@@ -79,23 +78,7 @@ export function assertArray(actual: HostArray | undefined, want: ExpectedArray, 
   }
 }
 
-/** Runs `fn`, asserting it throws a ProtdistilError of `code` whose message has every part. */
-export function assertFails(fn: () => unknown, code: ErrorCode, ...parts: (string | RegExp)[]): ProtdistilError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught !== undefined, 'expected an error, nothing was thrown');
-  assert.ok(isProtdistilError(caught), `expected a ProtdistilError, got ${String(caught)}`);
-  assert.equal(caught.code, code, `error code (message: ${caught.message})`);
-  for (const p of parts) {
-    if (typeof p === 'string') assert.ok(caught.message.includes(p), `message lacks ${JSON.stringify(p)}: ${caught.message}`);
-    else assert.match(caught.message, p);
-  }
-  return caught;
-}
+export { assertFails } from '../helpers/errors.js';
 
 /** A fresh temporary directory and a function that removes it. */
 export function tempDir(): { dir: string; cleanup: () => void } {

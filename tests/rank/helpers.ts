@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isProtdistilError, type ErrorCode } from '../../src/errors.js';
 import type { DenseLayer } from '../../src/rank/dense-layer.js';
 import type { Embeddings } from '../../src/rank/embeddings.js';
 import type { LowRankFactors } from '../../src/rank/low-rank-linear.js';
@@ -19,17 +18,7 @@ export function expectedFixtures(): { dim: number; train: number[]; val: number[
   return JSON.parse(readFileSync(rankFixture('expected.json'), 'utf8')) as { dim: number; train: number[]; val: number[] };
 }
 
-/** Asserts that `fn` throws a protdistil error of `code` whose message contains every fragment. */
-export function assertFails(fn: () => unknown, code: ErrorCode, ...fragments: string[]): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(isProtdistilError(e, code), `expected a ${code} error, got ${String(e)}`);
-    for (const f of fragments) assert.ok(e.message.includes(f), `message "${e.message}" lacks "${f}"`);
-    return;
-  }
-  assert.fail(`expected a ${code} error`);
-}
+export { assertFails } from '../helpers/errors.js';
 
 /** Rows with a low-rank structure plus noise and a mean (a tiny stand-in for PLM embeddings). */
 export function lowRankRows(rows: number, dim: number, rank: number, seed: number, noise = 0.05): Embeddings {
