@@ -81,6 +81,17 @@ export const TRANSPOSE: Primitive<'transpose'> = {
   vjp: (g, _x, _o, a) => {
     const inv = new Array<number>(a.perm.length);
     a.perm.forEach((p, i) => (inv[p] = i));
+    const m = g.node;
+    // The gradient of a transposed weight (x·Wᵀ) arrives as a matrix product P = A·B, and
+    // Pᵀ = Bᵀ·Aᵀ is the same GEMM with no transpose of P. Taken only when P is larger than both
+    // operands together (a square weight over a small batch): otherwise the transposing copy
+    // that ORT/MLAS makes of the new left operand can cost more than transposing P.
+    if (a.perm.length === 2 && m.op === 'matmul' && m.inputs.every((i) => i.shape.length === 2)) {
+      const [pa, pb] = m.inputs as [Node, Node];
+      if (numel(m.shape) > numel(pa.shape) + numel(pb.shape)) {
+        return [new Tensor(pb).mT.matmul(new Tensor(pa).mT)];
+      }
+    }
     return [g.transpose(inv)];
   },
 };

@@ -32,12 +32,15 @@ function adamFamily(name: 'adam' | 'adamw', cfg: AdamConfig): Optimizer {
   return {
     name,
     stateSlots: ['exp_avg', 'exp_avg_sq'],
-    scalarNames: ['decay', 'step_size', 'inv_sqrt_bc2'],
-    scalars: (t, lr) => [
-      name === 'adamw' ? 1 - lr * weightDecay : 1,
-      lr / (1 - Math.pow(b1, t)),
-      1 / Math.sqrt(1 - Math.pow(b2, t)),
-    ],
+    // The step size is folded into the denominator, saving one pass over every parameter:
+    //   s·m / (√v·c + eps) = m / (√v·(c/s) + eps/s),  s = lr/(1−β1ᵗ), c = 1/√(1−β2ᵗ).
+    // At s = 0 (lr 0, e.g. the first warmup step) the scalars (0, ∞) make the update exactly 0.
+    scalarNames: ['decay', 'denom_scale', 'denom_eps'],
+    scalars: (t, lr) => {
+      const stepSize = lr / (1 - Math.pow(b1, t));
+      const c = 1 / Math.sqrt(1 - Math.pow(b2, t));
+      return [name === 'adamw' ? 1 - lr * weightDecay : 1, stepSize === 0 ? 0 : c / stepSize, stepSize === 0 ? Infinity : eps / stepSize];
+    },
     update: (p, g0, [m0, v0], s) => {
       let g = g0;
       let p1 = p;
@@ -45,8 +48,8 @@ function adamFamily(name: 'adam' | 'adamw', cfg: AdamConfig): Optimizer {
       if (name === 'adam' && weightDecay !== 0) g = g.add(p.mul(weightDecay));
       const m = (m0 as Tensor).mul(b1).add(g.mul(1 - b1));
       const v = (v0 as Tensor).mul(b2).add(g.square().mul(1 - b2));
-      const denom = v.sqrt().mul(s.inv_sqrt_bc2 as Tensor).add(eps);
-      return { param: p1.sub(m.div(denom).mul(s.step_size as Tensor)), state: [m, v] };
+      const denom = v.sqrt().mul(s.denom_scale as Tensor).add(s.denom_eps as Tensor);
+      return { param: p1.sub(m.div(denom)), state: [m, v] };
     },
   };
 }

@@ -89,6 +89,9 @@ export function syntheticEmbeddings(kind: SyntheticKind, sizes: { train: number;
   const mean = Float64Array.from({ length: dim }, () => p.meanStd * rng.normal());
   const noise = Float64Array.from({ length: dim }, () => p.noiseStd * Math.exp(p.noiseSpread * rng.normal()));
   const scales = Float64Array.from({ length: k }, (_, i) => p.leadScale * Math.exp(-i / p.decay));
+  // The factors as rows, (K, D), so that each axpy below runs over contiguous memory.
+  const factors = new Float64Array(k * dim);
+  for (let j = 0; j < dim; j++) for (let f = 0; f < k; f++) factors[f * dim + j] = basis.data[j * k + f] as number;
   const draw = (rows: number): Embeddings => {
     const data = new Float32Array(rows * dim);
     const x = new Float64Array(dim);
@@ -96,7 +99,8 @@ export function syntheticEmbeddings(kind: SyntheticKind, sizes: { train: number;
       x.set(mean);
       for (let f = 0; f < k; f++) {
         const z = (scales[f] as number) * rng.normal();
-        for (let j = 0; j < dim; j++) x[j] = (x[j] as number) + z * (basis.data[j * k + f] as number);
+        const u = factors.subarray(f * dim, (f + 1) * dim);
+        for (let j = 0; j < dim; j++) x[j] = (x[j] as number) + z * (u[j] as number);
       }
       for (let j = 0; j < dim; j++) data[r * dim + j] = (x[j] as number) + (noise[j] as number) * rng.normal();
     }

@@ -247,9 +247,17 @@ export class Tensor {
 
   /** Permutes dims (default: reverse them). */
   transpose(perm?: readonly number[]): Tensor {
-    const p = perm ?? Array.from({ length: this.rank }, (_, i) => this.rank - 1 - i);
+    const p = (perm ?? Array.from({ length: this.rank }, (_, i) => this.rank - 1 - i)).map((a) => normAxis('transpose', a, this.rank));
     if (p.every((v, i) => v === i)) return this;
-    return Tensor.op('transpose', [this], { perm: p.map((a) => normAxis('transpose', a, this.rank)) });
+    const n = this.node;
+    const x = n.inputs[0];
+    // A transpose of a transpose is one transpose (or none): out[j] = x[inner[p[j]]]. Not across a
+    // gradient boundary (an inner transpose made under noGrad stays detached).
+    if (n.op === 'transpose' && x !== undefined && n.requiresGrad === x.requiresGrad && (gradEnabled() || !x.requiresGrad)) {
+      const inner = (n.attrs as OpAttrs['transpose']).perm;
+      return new Tensor(x).transpose(p.map((j) => inner[j] as number));
+    }
+    return Tensor.op('transpose', [this], { perm: p });
   }
 
   /** Swaps two dims. */

@@ -69,3 +69,37 @@ test('backward works through intermediate tensors that were already realized', a
   const [g] = grad(y.mul(3).sum(), [x]);
   assertClose((await g!.toArray()) as Float32Array, [3, 9], { atol: 1e-6 });
 });
+
+test('the gradient of a transposed square weight is one product gᵀ·x, with no (out, in) transpose', async () => {
+  const rng = new Rng(5);
+  const [n, d] = [3, 6];
+  const xs = rng.normalArray(n * d);
+  const ws = rng.normalArray(d * d);
+  const x = Tensor.from(xs, [n, d]);
+  const w = Tensor.from(ws, [d, d], 'float32', true);
+  const y = x.matmul(w.mT); // (n, d) @ (d, d)ᵀ -> (n, d)
+  const up = rng.normalArray(n * d);
+  const [g] = grad(y.mul(Tensor.from(up, [n, d])).sum(), [w]);
+  // dL/dW[o][i] = Σ_r up[r][o]·x[r][i], by hand in float64.
+  const want = new Float64Array(d * d);
+  for (let o = 0; o < d; o++) for (let i = 0; i < d; i++) for (let r = 0; r < n; r++) want[o * d + i] = (want[o * d + i] as number) + (up[r * d + o] as number) * (xs[r * d + i] as number);
+  assertClose(Array.from((await g!.toArray()) as Float32Array), Array.from(want), { atol: 1e-5, rtol: 1e-5 });
+  const transposes = collectGraph([g!.node]).ops.filter((m) => m.op === 'transpose' && m.shape.every((s) => s === d) && m.shape.length === 2);
+  assert.equal(transposes.length, 0);
+});
+
+test('a transpose of a transpose collapses, except across a noGrad boundary', () => {
+  const w = Tensor.from([1, 2, 3, 4, 5, 6], [2, 3], 'float32', true);
+  assert.equal(w.mT.mT.node, w.node);
+  const t3 = Tensor.from(new Float32Array(24), [2, 3, 4]);
+  const twice = t3.transpose([1, 2, 0]).transpose([2, 0, 1]); // the inverse permutation
+  assert.equal(twice.node, t3.node);
+  const once = t3.transpose([1, 0, 2]).transpose([0, 2, 1]);
+  assert.equal(once.node.op, 'transpose');
+  assert.deepEqual(once.node.inputs[0], t3.node);
+  assert.deepEqual(once.shape, [3, 4, 2]);
+  const detached = noGrad(() => w.mT);
+  const back = detached.mT;
+  assert.notEqual(back.node, w.node);
+  assert.equal(back.requiresGrad, false);
+});

@@ -5,7 +5,7 @@ import { mse } from '../../src/nn/functional/losses.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Parameter } from '../../src/nn/module.js';
 import { adamw } from '../../src/optim/adam.js';
-import { constantSchedule, cosineSchedule } from '../../src/optim/schedules.js';
+import { constantSchedule, cosineSchedule, linearSchedule } from '../../src/optim/schedules.js';
 import { hostArray, type HostArray } from '../../src/tensor/host-array.js';
 import { Rng } from '../../src/tensor/random.js';
 import { TrainStep } from '../../src/train/train-step.js';
@@ -92,4 +92,21 @@ test('a loss that reaches no trainable parameter and a non-scalar loss are clear
   await assert.rejects(s1.run([hostArray('float32', [2], new Float32Array(2))]), (e) => isProtdistilError(e, 'config'));
   const s2 = new TrainStep({ params: [['p', p]], optimizer: adamw(), schedule: constantSchedule({ peak: 0.1 }), loss: ([x]) => x!.mul(p) });
   await assert.rejects(s2.run([hostArray('float32', [2], new Float32Array(2))]), (e) => isProtdistilError(e, 'shape') && e.message.includes('[2]'));
+});
+
+test('a step at learning rate 0 (the first warmup step) leaves the parameters exactly as they were', async () => {
+  const lin = new Linear(4, 2, { rng: new Rng(7) });
+  const step = new TrainStep({
+    params: lin.namedParameters(),
+    optimizer: adamw({ weightDecay: 0.1 }),
+    schedule: linearSchedule({ peak: 0.05, warmup: 3, total: 10 }),
+    loss: ([x, y]) => mse(lin.forward(x!), y!),
+  });
+  const before = lin.namedParameters().map(([, p]) => Float32Array.from(p.node.realized as Float32Array));
+  const r = await step.run(batchOf(new Rng(8), 8));
+  assert.equal(r.lr, 0);
+  lin.namedParameters().forEach(([name, p], i) => assert.deepEqual(Array.from(p.node.realized as Float32Array), Array.from(before[i]!), name));
+  const r2 = await step.run(batchOf(new Rng(9), 8));
+  assert.ok(r2.lr > 0);
+  assert.ok(lin.namedParameters().some(([, p], i) => (p.node.realized as Float32Array).some((v, j) => v !== before[i]![j])), 'the second step moves the parameters');
 });
