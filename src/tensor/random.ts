@@ -19,7 +19,10 @@ export class Rng {
   private s1 = 0;
   private s2 = 0;
   private s3 = 0;
-  private spare: number | undefined;
+  // The cached second Box-Muller value. Kept as a plain number plus a flag: a `number | undefined`
+  // field would box every stored double on the heap (one allocation per two normals).
+  private spare = 0;
+  private hasSpare = false;
 
   /** `seed`: any integer in [0, 2^32) (other safe integers are reduced mod 2^32). */
   constructor(seed: number) {
@@ -84,16 +87,16 @@ export class Rng {
 
   /** Standard normal N(0, 1) by Box-Muller; the second value of each pair is cached for the next call. */
   normal(): number {
-    if (this.spare !== undefined) {
-      const v = this.spare;
-      this.spare = undefined;
-      return v;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
     const u1 = 1 - this.float(); // (0, 1], so the log is finite
     const u2 = this.float();
     const r = Math.sqrt(-2 * Math.log(u1));
     const theta = 2 * Math.PI * u2;
     this.spare = r * Math.sin(theta);
+    this.hasSpare = true;
     return r * Math.cos(theta);
   }
 
