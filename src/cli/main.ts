@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { parseIntFlag } from './flags.js';
 import { configureRuntime } from '../runtime/program.js';
@@ -32,5 +33,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return reportFatal(e, debug);
   }
 }
+
+// ONNX Runtime runs every op on all cores; V8's concurrent-marking helper threads then compete with
+// it, and every run makes garbage (onnxruntime-node hands back a fresh copy of each output).
+// Measured on a Distil-Rank teacher's training loop: 20 ms per step with concurrent marking, 16 ms
+// without (docs/PERFORMANCE.md). Marking still happens, incrementally on the main thread.
+if (process.env.PROTDISTIL_CONCURRENT_MARKING !== '1') setFlagsFromString('--no-concurrent-marking');
 
 process.exitCode = await main(process.argv);
