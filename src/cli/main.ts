@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { parseIntFlag } from './flags.js';
+import { setConcurrentMarking } from '../runtime/gc-mode.js';
 import { configureRuntime } from '../runtime/program.js';
 import { registerDemo } from './demo.js';
 import { registerExtract } from './extract.js';
@@ -34,10 +34,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// ONNX Runtime runs every op on all cores; V8's concurrent-marking helper threads then compete with
-// it, and every run makes garbage (onnxruntime-node hands back a fresh copy of each output).
-// Measured on a Distil-Rank teacher's training loop: 20 ms per step with concurrent marking, 16 ms
-// without (docs/PERFORMANCE.md). Marking still happens, incrementally on the main thread.
-if (process.env.PROTDISTIL_CONCURRENT_MARKING !== '1') setFlagsFromString('--no-concurrent-marking');
+// Major-GC marking on the main thread: its helper threads would compete with ONNX Runtime for the
+// cores (see runtime/gc-mode.ts; PROTDISTIL_CONCURRENT_MARKING=1 keeps V8's default).
+if (process.env.PROTDISTIL_CONCURRENT_MARKING !== '1') setConcurrentMarking(false);
 
 process.exitCode = await main(process.argv);

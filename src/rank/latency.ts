@@ -1,3 +1,4 @@
+import { withConcurrentMarking } from '../runtime/gc-mode.js';
 import { runtimeOptions } from '../runtime/program.js';
 import { loadOnnx, ortTensor } from '../runtime/ort.js';
 import type { Rng } from '../tensor/random.js';
@@ -11,8 +12,9 @@ import { denseOnnx, lowRankOnnx, ONNX_INPUT, ONNX_OUTPUT } from './onnx-export.j
  * fixed batch (weights as initializers, so ORT can pre-pack them as in deployment), loaded with
  * the session options of every other graph (threads from --threads), and `run` is timed with
  * pre-allocated input and output buffers: `warmup` untimed runs, then the median of `repeats`
- * timed ones. Latency depends on shapes only (dense GEMMs do not look at values), so callers
- * may reuse a measurement for layers of the same shape.
+ * timed ones, under V8's default garbage-collector settings (see runtime/gc-mode.ts). Latency
+ * depends on shapes only (dense GEMMs do not look at values), so callers may reuse a measurement
+ * for layers of the same shape.
  */
 export interface LatencyOptions {
   readonly repeats: number;
@@ -40,6 +42,10 @@ export async function timeLowRank(f: LowRankFactors, batch: number, o: LatencyOp
 }
 
 async function timeModel(model: Uint8Array, batch: number, inDim: number, outDim: number, o: LatencyOptions): Promise<Timing> {
+  return withConcurrentMarking(() => timeRuns(model, batch, inDim, outDim, o));
+}
+
+async function timeRuns(model: Uint8Array, batch: number, inDim: number, outDim: number, o: LatencyOptions): Promise<Timing> {
   const session = await loadOnnx(model, runtimeOptions());
   const x = o.rng.normalArray(batch * inDim);
   const y = new Float32Array(batch * outDim);
