@@ -5,6 +5,7 @@ import {
   mkdirSync,
   openSync,
   renameSync,
+  rmdirSync,
   statSync,
   unlinkSync,
   writeFileSync,
@@ -26,11 +27,13 @@ export interface FileEntry {
 
 /** Writes `data` to `path` atomically, creating parent directories as needed. */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = writeTemp('writeFileAtomic', path, data);
+  const created: string[] = [];
+  const tmp = writeTemp('writeFileAtomic', path, data, created);
   try {
     renameSync(tmp, path);
   } catch (e) {
     removeQuietly(tmp);
+    removeCreatedDirs(created);
     throw ioError(`writeFileAtomic: cannot move the written data into place at ${path}: ${errMessage(e)}`, e);
   }
   syncDirectory(dirname(path));
@@ -57,13 +60,15 @@ export function writeFilesAtomic(entries: readonly FileEntry[]): void {
     seen.add(full);
   }
   const temps: string[] = [];
+  const created: string[] = [];
   try {
     for (const { path, data } of entries) {
       if (isDirectory(path)) throw ioError(`writeFilesAtomic: cannot write ${path}: it is a directory`);
-      temps.push(writeTemp('writeFilesAtomic', path, data));
+      temps.push(writeTemp('writeFilesAtomic', path, data, created));
     }
   } catch (e) {
     for (const tmp of temps) removeQuietly(tmp);
+    removeCreatedDirs(created);
     throw e;
   }
   const done: string[] = [];
@@ -116,11 +121,24 @@ function childPath(parent: string, key: string, inArray: boolean): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
 }
 
-/** Creates the parent directory and writes, flushes and closes a fresh temp file; returns its path. */
-function writeTemp(op: string, path: string, data: Uint8Array | string): string {
+/**
+ * Creates the parent directory and writes, flushes and closes a fresh temp file; returns its path.
+ * Directories it creates are appended to `created` (outermost first), so that a failed write can
+ * remove them again and leave no empty output directory behind.
+ */
+function writeTemp(op: string, path: string, data: Uint8Array | string, created: string[] = []): string {
   const dir = dirname(path);
   try {
-    mkdirSync(dir, { recursive: true });
+    const first = mkdirSync(dir, { recursive: true });
+    if (first !== undefined) {
+      // Every directory from the first one created down to `dir` is new.
+      const chain: string[] = [];
+      for (let d = resolve(dir); d.length >= resolve(first).length; d = dirname(d)) {
+        chain.unshift(d);
+        if (d === dirname(d)) break;
+      }
+      created.push(...chain);
+    }
   } catch (e) {
     throw ioError(`${op}: cannot create directory ${dir} for ${path}: ${errMessage(e)}`, e);
   }
@@ -164,6 +182,17 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/** Removes directories this write created, innermost first, each only if it is empty. */
+function removeCreatedDirs(created: readonly string[]): void {
+  for (const dir of [...created].reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Not empty (someone else wrote there) or already gone: leave it.
+    }
   }
 }
 

@@ -156,6 +156,26 @@ describe('writeFilesAtomic', () => {
     assert.deepEqual(readdirSync(dir), ['taken']);
   });
 
+  it('leaves no directory behind that it created for a batch that failed', () => {
+    const dir = freshDir();
+    mkdirSync(join(dir, 'taken'));
+    assert.throws(
+      () =>
+        writeFilesAtomic([
+          { path: join(dir, 'results', 'deep', 'a.json'), data: 'a' },
+          { path: join(dir, 'results', 'b.png'), data: 'b' },
+          { path: join(dir, 'taken'), data: 'c' },
+        ]),
+      (e: unknown) => isProtdistilError(e, 'io') && e.message.includes('is a directory'),
+    );
+    assert.deepEqual(readdirSync(dir), ['taken']);
+    // A directory that existed before is kept, even when the failed batch wrote into it.
+    mkdirSync(join(dir, 'kept'));
+    assert.throws(() => writeFilesAtomic([{ path: join(dir, 'kept', 'x.json'), data: 'x' }, { path: join(dir, 'taken'), data: 'y' }]));
+    assert.deepEqual(readdirSync(dir).sort(), ['kept', 'taken']);
+    assert.deepEqual(readdirSync(join(dir, 'kept')), []);
+  });
+
   it('rejects a path listed twice', () => {
     const dir = freshDir();
     assert.throws(
