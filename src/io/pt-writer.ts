@@ -15,8 +15,13 @@ import { writeZip, type ZipInput } from './zip-writer.js';
  * `OrderedDict`, so `torch.load` returns a state dict usable with `load_state_dict`.
  */
 
-/** What `writePt` stores: one tensor, or named tensors (saved as an OrderedDict in this order). */
-export type PtWritable = HostArray | ReadonlyMap<string, HostArray> | Readonly<Record<string, HostArray>>;
+/**
+ * What `writePt` stores: a tensor, text, or a dict of such values (nested dicts allowed; keys are
+ * strings or integers, e.g. fair-esm's layer indices), saved as an OrderedDict in the given order.
+ */
+export type PtValue = HostArray | string | ReadonlyMap<string | number, PtValue>;
+/** A value for `writePt`: a `PtValue` or a plain record of tensors (a state dict). */
+export type PtWritable = PtValue | Readonly<Record<string, HostArray>>;
 
 /** Options of `writePt`. */
 export interface PtWriteOptions {
@@ -52,22 +57,33 @@ export function writePt(path: string, value: PtWritable, options: PtWriteOptions
 export function encodePtPickle(value: PtWritable): { pickle: Uint8Array; tensors: HostArray[] } {
   const w = new PickleWriter().proto();
   const tensors: HostArray[] = [];
-  if (isHostArray(value)) {
-    writeTensor(w, value, tensors, 'the tensor');
-  } else {
-    const items: [string, HostArray][] = value instanceof Map ? [...value] : Object.entries(value);
-    w.global('collections', 'OrderedDict').emptyTuple().reduce();
-    if (items.length > 0) {
-      w.mark();
-      for (const [name, t] of items) {
-        if (!isHostArray(t)) throw checkpointError(`writePt: value of '${name}' is not a tensor`);
-        w.string(name);
-        writeTensor(w, t, tensors, `tensor '${name}'`);
-      }
-      w.setItems();
-    }
-  }
+  if (isHostArray(value)) writeTensor(w, value, tensors, 'the tensor');
+  else if (typeof value === 'string' || value instanceof Map) writeValue(w, value, tensors, 'the value', 'the value');
+  else writeDict(w, Object.entries(value), tensors);
   return { pickle: w.finish(), tensors };
+}
+
+/** `asTensor` / `asValue`: how errors name `v` if it is a tensor / anything else. */
+function writeValue(w: PickleWriter, v: unknown, tensors: HostArray[], asTensor: string, asValue: string): void {
+  if (typeof v === 'string') w.string(v);
+  else if (isHostArray(v)) writeTensor(w, v, tensors, asTensor);
+  else if (v instanceof Map) writeDict(w, [...(v as ReadonlyMap<string | number, unknown>)], tensors);
+  else throw checkpointError(`writePt: ${asValue} is not a tensor, a string or a dict`);
+}
+
+function writeDict(w: PickleWriter, items: readonly (readonly [string | number, unknown])[], tensors: HostArray[]): void {
+  w.global('collections', 'OrderedDict').emptyTuple().reduce();
+  if (items.length === 0) return;
+  w.mark();
+  for (const [key, v] of items) {
+    if (typeof key === 'number') {
+      if (!Number.isSafeInteger(key)) throw checkpointError(`writePt: dict key ${key} is not an integer`);
+      w.int(key);
+    } else w.string(key);
+    const name = typeof key === 'number' ? `${key}` : `'${key}'`;
+    writeValue(w, v, tensors, `tensor ${name}`, `value of ${name}`);
+  }
+  w.setItems();
 }
 
 function writeTensor(w: PickleWriter, t: HostArray, tensors: HostArray[], what: string): void {
