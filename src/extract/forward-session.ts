@@ -1,13 +1,11 @@
 import { noGrad } from '../autograd/mode.js';
 import { padTokens } from '../data/batching.js';
-import { configError, runtimeError, shapeError } from '../errors.js';
+import { configError, shapeError } from '../errors.js';
 import type { EsmModel } from '../models/esm/model.js';
-import { collectGraph } from '../runtime/graph.js';
-import { lowerToOnnx } from '../runtime/lower.js';
-import { ortTensor, OrtSession, type RuntimeOptions } from '../runtime/ort.js';
+import type { RuntimeOptions } from '../runtime/ort.js';
 import { runtimeOptions } from '../runtime/program.js';
-import type { DataOf, DType, HostArray } from '../tensor/host-array.js';
-import type { Node } from '../tensor/node.js';
+import { SymbolicProgram } from '../runtime/symbolic-program.js';
+import type { HostArray } from '../tensor/host-array.js';
 import { fmtShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -46,8 +44,7 @@ const TRACE_LENGTH = 13;
 /** A compiled ESM forward pass for token matrices of any shape up to `maxTokens` columns. */
 export class EsmForwardSession {
   private constructor(
-    private readonly session: OrtSession,
-    private readonly dataInputs: readonly Node[],
+    private readonly program: SymbolicProgram,
     private readonly outputKinds: readonly ({ kind: 'repr'; layer: number } | { kind: 'logits' } | { kind: 'contacts' })[],
     readonly maxTokens: number,
     readonly compileMs: number,
@@ -81,22 +78,12 @@ export class EsmForwardSession {
       kinds.push({ kind: 'contacts' });
       outputs.push(out.contacts);
     }
-    const g = collectGraph(outputs.map((o) => o.node));
-    const tokenNode = tokens.node;
-    const dataInputs = g.inputs.filter((n) => n !== tokenNode);
-    if (!g.inputs.includes(tokenNode)) throw runtimeError('EsmForwardSession: the traced graph does not read the tokens');
-    const bytes = lowerToOnnx(g, {
-      graphInputs: [tokenNode, ...dataInputs],
-      inputNames: ['tokens', ...dataInputs.map((_, i) => `w${i}`)],
-      outputNames: kinds.map((_, i) => `out${i}`),
-      symbolicDims: new Map([[tokenNode, ['batch', 'length']]]),
-      graphName: 'esm_forward',
-    });
     // ORT's memory arena on by default: attention buffers (B·H·T² floats, hundreds of MB for long
     // batches) are then reused instead of mapped and faulted in afresh by every op, which measured
     // up to 2x faster on extraction batches (docs/PERFORMANCE.md); the arena keeps its peak size.
-    const session = await OrtSession.create(bytes, { ...(opts.runtime ?? runtimeOptions()), memoryArena: opts.memoryArena ?? true });
-    return new EsmForwardSession(session, dataInputs, kinds, opts.maxTokens, performance.now() - t0);
+    const runtime = { ...(opts.runtime ?? runtimeOptions()), memoryArena: opts.memoryArena ?? true };
+    const program = await SymbolicProgram.compile(outputs, [{ tensor: tokens, name: 'tokens', dims: ['batch', 'length'] }], { graphName: 'esm_forward', runtime });
+    return new EsmForwardSession(program, kinds, opts.maxTokens, performance.now() - t0);
   }
 
   /** Runs one (B, T) int64 token matrix (T ≥ 2: every row has BOS and EOS). */
@@ -108,19 +95,12 @@ export class EsmForwardSession {
     const tokens = needsPad ? padTokens(input as HostArray<'int64'>, 3) : input;
     const T = tokens.shape[1] as number;
     if (T > this.maxTokens) throw shapeError('EsmForwardSession.run', `${T} tokens per row exceed the ${this.maxTokens} this session was built for`);
-    const feeds: Record<string, ReturnType<typeof ortTensor>> = { tokens: ortTensor('int64', tokens.data, tokens.shape) };
-    this.dataInputs.forEach((n, i) => {
-      if (n.realized === null) throw runtimeError(`EsmForwardSession: graph input ${i} (${fmtShape(n.shape)}) has no data`);
-      feeds[`w${i}`] = ortTensor(n.dtype, n.realized, n.shape);
-    });
-    const raw = await this.session.runAlloc(feeds);
+    const outs = await this.program.run([tokens]);
     const representations = new Map<number, HostArray>();
     let logits: HostArray | null = null;
     let contacts: HostArray | null = null;
     this.outputKinds.forEach((k, i) => {
-      const v = raw[`out${i}`];
-      if (v === undefined) throw runtimeError(`EsmForwardSession: output ${i} missing`);
-      const arr: HostArray = { dtype: 'float32', shape: [...v.dims], data: v.data as DataOf[DType] };
+      const arr = outs[i] as HostArray;
       if (k.kind === 'repr') representations.set(k.layer, arr);
       else if (k.kind === 'logits') logits = arr;
       else contacts = arr;
