@@ -11,6 +11,7 @@ export { realize } from './runtime/realize.js';
 export { Program, configureRuntime, runtimeOptions, sessionCache } from './runtime/program.js';
 export { evaluateReference } from './runtime/reference.js';
 export { OnnxModel } from './runtime/onnx-model.js';
+export { SymbolicProgram, type SymbolicInput } from './runtime/symbolic-program.js';
 export { concurrentMarking, setConcurrentMarking, withConcurrentMarking } from './runtime/gc-mode.js';
 export { grad, backward, gradientMap } from './autograd/grad.js';
 export { noGrad, gradEnabled } from './autograd/mode.js';
