@@ -27,6 +27,22 @@ describe('symmetricEigen', () => {
     [h, h, h, -h].forEach((x, i) => near(vectors.data[i] as number, x, 1e-15, `V[${i}]`));
   });
 
+  it('handles columns that need no reflection mid-way (block-diagonal input): spectrum is the union of the blocks\'', () => {
+    // Column 2 has no entries below the sub-diagonal, so step 2 reflects nothing while step 1's
+    // update of the trailing block is still owed.
+    const b1 = symmetricWithSpectrum([3, -1, 0.5], 5);
+    const b2 = symmetricWithSpectrum([2, 1.5, -2.5, 0.25, 4], 6);
+    const n = 8;
+    const a = matrix(n, n);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) a.data[i * n + j] = b1.data[i * 3 + j] as number;
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) a.data[(i + 3) * n + (j + 3)] = b2.data[i * 5 + j] as number;
+    const { values, vectors } = symmetricEigen(a);
+    const want = [3, -1, 0.5, 2, 1.5, -2.5, 0.25, 4].sort((x, y) => y - x);
+    want.forEach((w, i) => near(values[i] as number, w, 1e-13, `λ${i}`));
+    assert.ok(residual(a, values, vectors) < 1e-13, 'residual');
+    assert.ok(orthogonalityError(vectors) < 1e-13, 'orthogonality');
+  });
+
   it('recovers a known spectrum with negative, repeated and clustered eigenvalues', () => {
     const spectra: [string, number[]][] = [
       ['distinct decaying', Array.from({ length: 30 }, (_, i) => Math.exp(-i / 4))],
