@@ -314,7 +314,23 @@ export function applyTridiagonalQ(t: Tridiagonal, y: Matrix): void {
       const o = r * k;
       if (c1 !== 0) for (let j = 0; j < k; j++) wb[j] = (wb[j] as number) + c1 * (data[o + j] as number);
     }
-    for (let i = r + 1; i < n; i++) {
+    let i = r + 1;
+    for (; i + 1 < n; i += 2) {
+      // Two rows per pass: the accumulators are loaded and stored once for both.
+      const c1 = u1[i - r] as number;
+      const c2 = u2[i - r - 1] as number;
+      const d1 = u1[i + 1 - r] as number;
+      const d2 = u2[i - r] as number;
+      const o = i * k;
+      const q = o + k;
+      for (let j = 0; j < k; j++) {
+        const y0 = data[o + j] as number;
+        const y1 = data[q + j] as number;
+        wb[j] = (wb[j] as number) + c1 * y0 + d1 * y1;
+        wa[j] = (wa[j] as number) + c2 * y0 + d2 * y1;
+      }
+    }
+    if (i < n) {
       const c1 = u1[i - r] as number;
       const c2 = u2[i - r - 1] as number;
       const o = i * k;
@@ -331,11 +347,23 @@ export function applyTridiagonalQ(t: Tridiagonal, y: Matrix): void {
       const o = r * k;
       if (c1 !== 0) for (let j = 0; j < k; j++) data[o + j] = (data[o + j] as number) - c1 * (wb[j] as number);
     }
-    for (let i = r + 1; i < n; i++) {
+    for (i = r + 1; i < n; i += 2) {
       const c1 = lo.beta * (u1[i - r] as number);
       const c2 = hi.beta * (u2[i - r - 1] as number);
       const o = i * k;
-      for (let j = 0; j < k; j++) data[o + j] = (data[o + j] as number) - c2 * (wa[j] as number) - c1 * (wb[j] as number);
+      if (i + 1 === n) {
+        for (let j = 0; j < k; j++) data[o + j] = (data[o + j] as number) - c2 * (wa[j] as number) - c1 * (wb[j] as number);
+        break;
+      }
+      const d1 = lo.beta * (u1[i + 1 - r] as number);
+      const d2 = hi.beta * (u2[i - r] as number);
+      const q = o + k;
+      for (let j = 0; j < k; j++) {
+        const a = wa[j] as number;
+        const b = wb[j] as number;
+        data[o + j] = (data[o + j] as number) - c2 * a - c1 * b;
+        data[q + j] = (data[q + j] as number) - d2 * a - d1 * b;
+      }
     }
     r -= 2;
   }
