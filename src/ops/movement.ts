@@ -83,12 +83,17 @@ export const TRANSPOSE: Primitive<'transpose'> = {
     a.perm.forEach((p, i) => (inv[p] = i));
     const m = g.node;
     // The gradient of a transposed weight (x·Wᵀ) arrives as a matrix product P = A·B, and
-    // Pᵀ = Bᵀ·Aᵀ is the same GEMM with no transpose of P. Taken only when P is larger than both
-    // operands together (a square weight over a small batch): otherwise the transposing copy
-    // that ORT/MLAS makes of the new left operand can cost more than transposing P.
+    // Pᵀ = Bᵀ·Aᵀ is the same GEMM without the transpose of P: a transposed A becomes plain, and B
+    // becomes the transposed operand (which ORT folds into the GEMM, where MLAS copies it
+    // transposed). Taken when that moves fewer elements and B is no larger than P: a weight over a
+    // small batch. With many rows (ESM training) B is the large activation gradient and the
+    // original form is kept.
     if (a.perm.length === 2 && m.op === 'matmul' && m.inputs.every((i) => i.shape.length === 2)) {
       const [pa, pb] = m.inputs as [Node, Node];
-      if (numel(m.shape) > numel(pa.shape) + numel(pb.shape)) {
+      const moved = (n: Node, transposedNow: boolean): number => ((n.op === 'transpose') === transposedNow ? numel(n.shape) : 0);
+      const before = moved(pa, true) + moved(pb, true) + numel(m.shape);
+      const after = moved(pb, false) + moved(pa, false);
+      if (after < before && numel(pb.shape) <= numel(m.shape)) {
         return [new Tensor(pb).mT.matmul(new Tensor(pa).mT)];
       }
     }
