@@ -132,12 +132,10 @@ function writeTemp(op: string, path: string, data: Uint8Array | string, created:
     const first = mkdirSync(dir, { recursive: true });
     if (first !== undefined) {
       // Every directory from the first one created down to `dir` is new.
+      const top = resolve(first);
       const chain: string[] = [];
-      for (let d = resolve(dir); d.length >= resolve(first).length; d = dirname(d)) {
-        chain.unshift(d);
-        if (d === dirname(d)) break;
-      }
-      created.push(...chain);
+      for (let d = resolve(dir); d !== top && d !== dirname(d); d = dirname(d)) chain.unshift(d);
+      created.push(top, ...chain);
     }
   } catch (e) {
     throw ioError(`${op}: cannot create directory ${dir} for ${path}: ${errMessage(e)}`, e);

@@ -19,9 +19,9 @@ export interface SymmetricEigenOptions {
 /**
  * Eigen-decomposition of a symmetric matrix (lower triangle read) in float64: Householder
  * tridiagonalisation, implicit QL for all eigenvalues and inverse iteration for the top `vectors`
- * eigenvectors (see tridiagonal.ts). Cost: 4n³/3 flops plus O(n²) per eigenvector; about 1.3 s
- * for n = 1280 and 256 vectors in Node. Eigenvalues carry an absolute error of a few ε·‖A‖, so the relative
- * accuracy of small eigenvalues degrades as their size approaches that floor.
+ * eigenvectors (see tridiagonal.ts). Cost: 4n³/3 flops plus O(n²) per eigenvector; about 1.2 s
+ * for n = 1280 and 256 vectors in Node. Eigenvalues carry an absolute error of a few ε·‖A‖, so
+ * the relative accuracy of small eigenvalues degrades as their size approaches that floor.
  */
 export function symmetricEigen(a: Matrix, options: SymmetricEigenOptions = {}): SymmetricEigen {
   const n = a.rows;

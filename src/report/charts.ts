@@ -69,6 +69,11 @@ export const REPORT_CONFIG: Readonly<Config> = Object.freeze({
 });
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** The fields every single-panel chart starts with: schema, report config, title and size. */
+function frame(title: string, size: { readonly width?: number; readonly height?: number }): { $schema: string; config: typeof REPORT_CONFIG; title: string; width: number; height: number } {
+  return { $schema: SCHEMA, config: REPORT_CONFIG, title, width: size.width ?? DEFAULT_WIDTH, height: size.height ?? DEFAULT_HEIGHT };
+}
 const DEFAULT_WIDTH = 320;
 const DEFAULT_HEIGHT = 200;
 
@@ -93,11 +98,7 @@ export function lineChart(options: LineChartOptions): TopLevelSpec {
     }
   }
   return {
-    $schema: SCHEMA,
-    config: REPORT_CONFIG,
-    title,
-    width: options.width ?? DEFAULT_WIDTH,
-    height: options.height ?? DEFAULT_HEIGHT,
+    ...frame(title, options),
     data: { values },
     mark: { type: 'line', point: points, strokeWidth: 1.75 },
     encoding: {
@@ -138,11 +139,7 @@ export function groupedBarChart(options: GroupedBarChartOptions): TopLevelSpec {
     throw configError(`groupedBarChart: yDomain must be increasing, got [${yDomain[0]}, ${yDomain[1]}]`);
   }
   return {
-    $schema: SCHEMA,
-    config: REPORT_CONFIG,
-    title,
-    width: options.width ?? DEFAULT_WIDTH,
-    height: options.height ?? DEFAULT_HEIGHT,
+    ...frame(title, options),
     data: { values },
     // Bars start below a yDomain that excludes zero; clipping keeps them inside the plot.
     mark: { type: 'bar', clip: yDomain !== undefined },
@@ -218,11 +215,7 @@ export function spectrumChart(options: SpectrumChartOptions): TopLevelSpec {
           },
         ];
   return {
-    $schema: SCHEMA,
-    config: REPORT_CONFIG,
-    title,
-    width: options.width ?? DEFAULT_WIDTH,
-    height: options.height ?? DEFAULT_HEIGHT,
+    ...frame(title, options),
     layer: [lines, ...rule],
   };
 }

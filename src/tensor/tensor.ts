@@ -248,6 +248,8 @@ export class Tensor {
   /** Permutes dims (default: reverse them). */
   transpose(perm?: readonly number[]): Tensor {
     const p = (perm ?? Array.from({ length: this.rank }, (_, i) => this.rank - 1 - i)).map((a) => normAxis('transpose', a, this.rank));
+    // A perm of the wrong length goes to the op, whose shape check names it.
+    if (p.length !== this.rank) return Tensor.op('transpose', [this], { perm: p });
     if (p.every((v, i) => v === i)) return this;
     const n = this.node;
     const x = n.inputs[0];

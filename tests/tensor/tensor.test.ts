@@ -67,3 +67,11 @@ test('seeded random tensors are reproducible', async () => {
   assert.deepEqual(Array.from(a), Array.from(b));
   assert.notDeepEqual(Array.from(a), Array.from(c));
 });
+
+test('a transpose perm of the wrong length is a shape error naming the perm, even when it starts like the identity', () => {
+  const t = Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]);
+  assert.throws(() => t.transpose([0]), (e: unknown) => isProtdistilError(e, 'shape') && e.message.includes('transpose') && e.message.includes('perm [0]'));
+  assert.throws(() => t.transpose([0, 1, 2]), (e: unknown) => isProtdistilError(e, 'shape') && e.message.includes('transpose') && e.message.includes('axis 2'));
+  // and through a transpose that would otherwise be collapsed
+  assert.throws(() => t.mT.transpose([0]), (e: unknown) => isProtdistilError(e, 'shape') && e.message.includes('perm [0]'));
+});
