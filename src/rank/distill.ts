@@ -2,9 +2,9 @@ import { cosineSimilarity } from '../nn/functional/similarity.js';
 import { mse } from '../nn/functional/losses.js';
 import { adamw } from '../optim/adam.js';
 import { scheduleByName } from '../optim/schedules.js';
-import { hostArray } from '../tensor/host-array.js';
 import type { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { trainInChunks } from '../train/chunked.js';
 import { TrainStep, type StepResult } from '../train/train-step.js';
 import { BatchSampler, gatherRows } from './batches.js';
 import type { Embeddings } from './embeddings.js';
@@ -65,18 +65,24 @@ export async function distill(init: LowRankFactors, x: Embeddings, y: Float32Arr
     loss: ([xb, yb]) => distillLoss(student.forward(xb as Tensor), yb as Tensor, o.cosineWeight),
   });
   const sampler = new BatchSampler(x.rows, o.batchSize, o.rng);
-  const xb = new Float32Array(o.batchSize * x.dim);
-  const yb = new Float32Array(o.batchSize * init.outFeatures);
   const history: DistillHistory = { loss: [], mse: [], cosine: [] };
-  for (let s = 0; s < o.steps; s++) {
-    const index = sampler.next();
-    gatherRows(x.data, x.dim, index, xb);
-    gatherRows(y, init.outFeatures, index, yb);
-    const r = await step.run([hostArray('float32', [o.batchSize, x.dim], xb), hostArray('float32', [o.batchSize, init.outFeatures], yb)]);
-    history.loss.push(r.loss);
-    history.mse.push(r.metrics.mse ?? NaN);
-    history.cosine.push(r.metrics.cosine ?? NaN);
-    o.onStep?.(r);
-  }
+  await trainInChunks(step, {
+    steps: o.steps,
+    inputs: [
+      [o.batchSize, x.dim],
+      [o.batchSize, init.outFeatures],
+    ],
+    fill: ([xb, yb]) => {
+      const index = sampler.next();
+      gatherRows(x.data, x.dim, index, xb as Float32Array);
+      gatherRows(y, init.outFeatures, index, yb as Float32Array);
+    },
+    onStep: (r) => {
+      history.loss.push(r.loss);
+      history.mse.push(r.metrics.mse ?? NaN);
+      history.cosine.push(r.metrics.cosine ?? NaN);
+      o.onStep?.(r);
+    },
+  });
   return { factors: student.factors(), history, trainMs: performance.now() - t0, compileMs: step.compileMs };
 }

@@ -4,9 +4,9 @@ import { mse } from '../nn/functional/losses.js';
 import { Linear } from '../nn/linear.js';
 import { adam } from '../optim/adam.js';
 import { constantSchedule } from '../optim/schedules.js';
-import { hostArray, type HostArray } from '../tensor/host-array.js';
 import type { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { trainInChunks } from '../train/chunked.js';
 import { TrainStep, type StepResult } from '../train/train-step.js';
 import { BatchSampler, gatherRows } from './batches.js';
 import type { TeacherKind } from './config.js';
@@ -99,26 +99,19 @@ async function trainDenoiser(train: Embeddings, rng: Rng, o: TaskTeacherOptions)
   });
   const sampler = new BatchSampler(train.rows, o.batchSize, rng.fork());
   const noise = rng.fork();
-  // Two batch buffers in turn: one is being trained on while the next is filled (allocating fresh
-  // buffers every step would keep the garbage collector busy on the cores ONNX Runtime needs).
-  const buffers = [0, 1].map(() => [new Float32Array(o.batchSize * d), new Float32Array(o.batchSize * d)] as const);
-  let turn = 0;
-  const nextBatch = (): HostArray[] => {
-    const [noisy, clean] = buffers[turn] as readonly [Float32Array, Float32Array];
-    turn = 1 - turn;
-    gatherRows(train.data, d, sampler.next(), clean);
-    for (let i = 0; i < clean.length; i++) noisy[i] = (clean[i] as number) + o.noise * noise.normal();
-    return [hostArray('float32', [o.batchSize, d], noisy), hostArray('float32', [o.batchSize, d], clean)];
-  };
-  const history: number[] = [];
-  let batch = nextBatch();
-  for (let s = 0; s < o.steps; s++) {
-    // Draw the next batch's noise while ONNX Runtime runs this step (same draws, same order).
-    const pending = step.run(batch);
-    if (s + 1 < o.steps) batch = nextBatch();
-    const r = await pending;
-    history.push(r.loss);
-    o.onStep?.(r);
-  }
+  const results = await trainInChunks(step, {
+    steps: o.steps,
+    inputs: [
+      [o.batchSize, d],
+      [o.batchSize, d],
+    ],
+    fill: ([noisy, clean]) => {
+      const c = gatherRows(train.data, d, sampler.next(), clean as Float32Array);
+      const n = noisy as Float32Array;
+      for (let i = 0; i < c.length; i++) n[i] = (c[i] as number) + o.noise * noise.normal();
+    },
+    ...(o.onStep === undefined ? {} : { onStep: o.onStep }),
+  });
+  const history = results.map((r) => r.loss);
   return { layer: fromLinear(lin), history };
 }

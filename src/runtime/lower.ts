@@ -39,6 +39,22 @@ export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Arra
     return { name, dtype: n.dtype, dims: n.shape.map((d, k) => sym?.[k] ?? d) };
   });
   const outName = (k: number): string => opts.outputNames?.[k] ?? `out${k}`;
+  const values = lowerOps(b, g, names, outName);
+  const outputs: ValueDecl[] = g.outputs.map((o, k) => {
+    const sym = opts.symbolicDims?.get(o);
+    // With a map entry, null marks a fixed dim; without one, symbolic lowering leaves dims named.
+    return { name: values[k] as string, dtype: o.dtype, dims: o.shape.map((d, i) => (sym === undefined ? (symbolic ? `${outName(k)}_d${i}` : d) : (sym[i] ?? d))) };
+  });
+  return b.build(inputs, outputs, opts.graphName);
+}
+
+/**
+ * Lowers `g.ops` into `b`, reading the value names of `g.inputs` from `names` (which it extends),
+ * and returns the value name of every output: output k is named `outName(k)` — the producing
+ * node's own output renamed when possible, an Identity otherwise (an output that is an input, or
+ * that appears twice).
+ */
+export function lowerOps(b: OnnxGraphBuilder, g: PendingGraph, names: Map<Node, string>, outName: (k: number) => string): string[] {
   const firstOut = new Map<Node, number>();
   g.outputs.forEach((o, k) => {
     if (!firstOut.has(o)) firstOut.set(o, k);
@@ -55,14 +71,11 @@ export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Arra
     if (k !== undefined && b.renameLastOutput(v, outName(k))) v = outName(k);
     names.set(n, v);
   }
-  const outputs: ValueDecl[] = g.outputs.map((o, k) => {
-    let v = names.get(o) as string;
-    if (v !== outName(k)) v = renameVia(b, v, outName(k));
-    const sym = opts.symbolicDims?.get(o);
-    // With a map entry, null marks a fixed dim; without one, symbolic lowering leaves dims named.
-    return { name: v, dtype: o.dtype, dims: o.shape.map((d, i) => (sym === undefined ? (symbolic ? `${outName(k)}_d${i}` : d) : (sym[i] ?? d))) };
+  return g.outputs.map((o, k) => {
+    const v = names.get(o);
+    if (v === undefined) throw runtimeError('lowering: a graph output was not lowered');
+    return v === outName(k) ? v : renameVia(b, v, outName(k));
   });
-  return b.build(inputs, outputs, opts.graphName);
 }
 
 function renameVia(b: OnnxGraphBuilder, from: string, to: string): string {

@@ -67,12 +67,13 @@ export class OnnxGraphBuilder implements LowerCtx {
   private readonly constCache = new Map<string, string>();
   private counter = 0;
 
-  constructor(symbolic = false) {
+  /** `namePrefix` keeps value names of nested graphs (loop bodies) apart from their outer graph's. */
+  constructor(symbolic = false, private readonly namePrefix = '') {
     this.symbolic = symbolic;
   }
 
   private fresh(prefix: string): string {
-    return `${prefix}${this.counter++}`;
+    return `${this.namePrefix}${prefix}${this.counter++}`;
   }
 
   emit(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, OnnxAttr>>): string {
@@ -100,12 +101,28 @@ export class OnnxGraphBuilder implements LowerCtx {
     return this.constant('float32', values, dims);
   }
 
+  /**
+   * Emits a node with several outputs and a graph-valued attribute (an ONNX `Loop` and its body);
+   * returns the output names.
+   */
+  emitWithGraph(opType: string, inputs: readonly string[], outputs: number, attr: string, graph: OnnxNs.IGraphProto): string[] {
+    const out = Array.from({ length: outputs }, () => this.fresh('t'));
+    const attribute: OnnxNs.IAttributeProto[] = [{ name: attr, type: onnx.AttributeProto.AttributeType.GRAPH, g: graph }];
+    this.nodes.push({ opType, input: [...inputs], output: out, attribute, name: `${opType}_${out[0] ?? ''}` });
+    return out;
+  }
+
   /** Renames the most recent node's output if it produced `name` (to name graph outputs directly). */
   renameLastOutput(name: string, to: string): boolean {
     const last = this.nodes[this.nodes.length - 1];
-    if (last?.output?.[0] !== name) return false;
+    if (last?.output?.length !== 1 || last.output[0] !== name) return false;
     last.output = [to];
     return true;
+  }
+
+  /** The graph built so far with the given inputs and outputs (a model's graph or a loop body). */
+  graph(inputs: readonly ValueDecl[], outputs: readonly ValueDecl[], graphName = 'protdistil'): OnnxNs.IGraphProto {
+    return { name: graphName, node: this.nodes, initializer: this.inits, input: inputs.map(valueInfo), output: outputs.map(valueInfo) };
   }
 
   /** Serialises the model with the given graph inputs and outputs. */
@@ -114,13 +131,7 @@ export class OnnxGraphBuilder implements LowerCtx {
       irVersion: 9,
       producerName: 'protdistil',
       opsetImport: [{ domain: '', version: OPSET }],
-      graph: {
-        name: graphName,
-        node: this.nodes,
-        initializer: this.inits,
-        input: inputs.map(valueInfo),
-        output: outputs.map(valueInfo),
-      },
+      graph: this.graph(inputs, outputs, graphName),
     });
     return onnx.ModelProto.encode(model).finish();
   }

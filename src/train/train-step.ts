@@ -4,6 +4,8 @@ import type { Parameter } from '../nn/module.js';
 import { clipGradNorm, globalNorm } from '../optim/clip.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Schedule } from '../optim/schedules.js';
+import { collectGraph, type PendingGraph } from '../runtime/graph.js';
+import { LoopProgram } from '../runtime/loop-program.js';
 import { Program } from '../runtime/program.js';
 import { allocData, numel, type DataOf, type DType, type HostArray } from '../tensor/host-array.js';
 import type { Node } from '../tensor/node.js';
@@ -39,12 +41,18 @@ export interface StepResult {
 }
 
 interface Compiled {
-  readonly program: Program;
+  readonly graph: PendingGraph;
+  /** The single-step program (compiled on first use). */
+  program: Program | null;
+  /** Multi-step programs by number of steps. */
+  readonly loops: Map<number, LoopProgram>;
   readonly batch: readonly Tensor[];
   readonly scalars: readonly Tensor[];
   /** For every program output after the report outputs: the leaf whose data it replaces. */
   readonly updated: readonly Node[];
   readonly metricNames: readonly string[];
+  /** Number of reported scalars (loss, gradient norm, metrics): the first program outputs. */
+  readonly nReport: number;
   /** Spare buffers, one per updated leaf (outputs are written here, then swapped in). */
   readonly spare: DataOf[DType][];
   readonly reportBufs: Float32Array[];
@@ -73,9 +81,9 @@ export class TrainStep {
     this.state = this.trainable.map(([, p]) => opts.optimizer.stateSlots.map(() => Tensor.zeros(p.shape)));
   }
 
-  /** The compiled programs, one per batch signature seen so far. */
+  /** The compiled single-step programs, one per batch signature seen so far. */
   get programs(): readonly Program[] {
-    return [...this.compiled.values()].map((c) => c.program);
+    return [...this.compiled.values()].flatMap((c) => (c.program === null ? [] : [c.program]));
   }
 
   /** Number of completed (applied) steps. */
@@ -146,29 +154,40 @@ export class TrainStep {
         updated.push((st[k] as Tensor).node);
       });
     });
-    const t0 = performance.now();
-    const program = await Program.compile(outs);
-    this.compileMs += performance.now() - t0;
     const nReport = 2 + Object.keys(metrics).length;
     return {
-      program,
+      graph: collectGraph(outs.map((t) => t.node)),
+      program: null,
+      loops: new Map(),
       batch: bt,
       scalars: sc,
       updated,
       metricNames: Object.keys(metrics),
+      nReport,
       spare: updated.map((n) => allocData(n.dtype, numel(n.shape))),
       reportBufs: Array.from({ length: nReport }, () => new Float32Array(1)),
     };
   }
 
-  /** Runs one step on a batch (host arrays matching the loss function's inputs). */
-  async run(batch: readonly HostArray[]): Promise<StepResult> {
+  private async stepGraph(batch: readonly HostArray[]): Promise<Compiled> {
     const key = this.signature(batch);
     let c = this.compiled.get(key);
     if (c === undefined) {
       c = await this.compile(batch);
       this.compiled.set(key, c);
     }
+    return c;
+  }
+
+  /** Runs one step on a batch (host arrays matching the loss function's inputs). */
+  async run(batch: readonly HostArray[]): Promise<StepResult> {
+    const c = await this.stepGraph(batch);
+    if (c.program === null) {
+      const t0 = performance.now();
+      c.program = await Program.fromGraph(c.graph);
+      this.compileMs += performance.now() - t0;
+    }
+    const program = c.program;
     const lr = this.opts.schedule(this.t);
     const sv = this.opts.optimizer.scalars(this.t + 1, lr);
     batch.forEach((b, i) => ((c.batch[i] as Tensor).node.realized = b.data));
@@ -178,8 +197,8 @@ export class TrainStep {
       buf[0] = sv[i] as number;
       t.node.realized = buf;
     });
-    const feeds = c.program.inputs.map((n) => n.realized as DataOf[DType]);
-    await c.program.run(feeds, [...c.reportBufs, ...c.spare]);
+    const feeds = program.inputs.map((n) => n.realized as DataOf[DType]);
+    await program.run(feeds, [...c.reportBufs, ...c.spare]);
     const loss = c.reportBufs[0]?.[0] as number;
     const gradNorm = c.reportBufs[1]?.[0] as number;
     const metrics: Record<string, number> = {};
@@ -199,5 +218,69 @@ export class TrainStep {
     });
     this.t++;
     return { step: this.t, loss, lr, gradNorm, finite, metrics };
+  }
+
+  /**
+   * Runs k steps in ONE ONNX Runtime run (an ONNX Loop over the step graph, runtime/lower-loop.ts):
+   * `stacked[i]` holds batch input i of every step, shape (k, …per-step shape), step after step.
+   * The results are those of k calls of `run` on the rows — the same kernels on the same values —
+   * but parameters and optimizer state pass from step to step inside ONNX Runtime instead of being
+   * copied out after every step. A non-finite loss anywhere in the chunk discards the chunk and
+   * replays it step by step with `run`, so the error (or skip) happens at the same step, with the
+   * same state, as it would have there.
+   */
+  async runSteps(stacked: readonly HostArray[]): Promise<StepResult[]> {
+    const first = stacked[0];
+    if (first === undefined) throw configError('train step: runSteps needs the stacked batch inputs');
+    const k = first.shape[0] ?? 0;
+    if (!Number.isInteger(k) || k < 1) throw shapeError('train step', `stacked batches need a leading step axis of at least 1, got ${fmtShape(first.shape)}`);
+    const rows = stacked.map((b, i) => {
+      if (b.shape[0] !== k) throw shapeError('train step', `stacked batch input ${i} has shape ${fmtShape(b.shape)}; every input needs ${k} steps on its first axis`);
+      if (b.data.length !== numel(b.shape)) throw shapeError('train step', `stacked batch input ${i} has ${b.data.length} values for shape ${fmtShape(b.shape)}`);
+      return { dtype: b.dtype, shape: b.shape.slice(1), data: b.data };
+    });
+    const row = (j: number): HostArray[] =>
+      rows.map((r) => {
+        const n = numel(r.shape);
+        return { dtype: r.dtype, shape: r.shape, data: r.data.subarray(j * n, (j + 1) * n) } as HostArray;
+      });
+    if (k === 1) return [await this.run(row(0))];
+    const c = await this.stepGraph(row(0));
+    let loop = c.loops.get(k);
+    if (loop === undefined) {
+      loop = await LoopProgram.compile(c.graph, {
+        steps: k,
+        stacked: [...c.batch, ...c.scalars].map((t) => t.node),
+        carried: c.updated.map((n, i) => ({ input: n, output: c.nReport + i })),
+        scan: Array.from({ length: c.nReport }, (_, i) => i),
+      });
+      this.compileMs += loop.compileMs;
+      c.loops.set(k, loop);
+    }
+    const lrs = Array.from({ length: k }, (_, j) => this.opts.schedule(this.t + j));
+    const scalars = c.scalars.map(() => new Float32Array(k));
+    lrs.forEach((lr, j) => this.opts.optimizer.scalars(this.t + j + 1, lr).forEach((v, i) => ((scalars[i] as Float32Array)[j] = v)));
+    const scans = Array.from({ length: c.nReport }, () => new Float32Array(k));
+    const carried = c.updated.map((n) => n.realized as DataOf[DType]);
+    await loop.run([...rows.map((r) => r.data), ...scalars], carried, c.spare, scans);
+    const [losses, norms] = scans as [Float32Array, Float32Array];
+    const finite = (j: number): boolean => Number.isFinite(losses[j]) && Number.isFinite(norms[j]);
+    if (!lrs.every((_, j) => finite(j))) {
+      const replayed: StepResult[] = [];
+      for (let j = 0; j < k; j++) replayed.push(await this.run(row(j)));
+      return replayed;
+    }
+    c.updated.forEach((n, i) => {
+      const old = n.realized as DataOf[DType];
+      n.realized = c.spare[i] as DataOf[DType];
+      c.spare[i] = old;
+    });
+    const start = this.t;
+    this.t += k;
+    return lrs.map((lr, j) => {
+      const metrics: Record<string, number> = {};
+      c.metricNames.forEach((n, i) => (metrics[n] = scans[2 + i]?.[j] as number));
+      return { step: start + j + 1, loss: losses[j] as number, lr, gradNorm: norms[j] as number, finite: true, metrics };
+    });
   }
 }
