@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 export interface Optimizer {
   readonly name: string;
-  /** Names of the per-parameter state tensors (e.g. `exp_avg`, `exp_avg_sq`). */
+  /** Names of the per-parameter state tensors (e.g. Adam's `grad_sum`, `grad_sq_sum`). */
   readonly stateSlots: readonly string[];
   /** Names of the scalar inputs the update reads. */
   readonly scalarNames: readonly string[];

@@ -52,24 +52,33 @@ export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Arra
  * Lowers `g.ops` into `b`, reading the value names of `g.inputs` from `names` (which it extends),
  * and returns the value name of every output: output k is named `outName(k)` — the producing
  * node's own output renamed when possible, an Identity otherwise (an output that is an input, or
- * that appears twice).
+ * that appears twice). Identical ops on identical inputs are emitted once (common
+ * subexpressions: the gradient norm and Adam's second moment both square the same gradient, say).
  */
 export function lowerOps(b: OnnxGraphBuilder, g: PendingGraph, names: Map<Node, string>, outName: (k: number) => string): string[] {
   const firstOut = new Map<Node, number>();
   g.outputs.forEach((o, k) => {
     if (!firstOut.has(o)) firstOut.set(o, k);
   });
+  const emitted = new Map<string, string>();
   for (const n of g.ops) {
     const ins = n.inputs.map((i) => {
       const v = names.get(i);
       if (v === undefined) throw runtimeError(`lowering: input of ${n.op} node was not lowered before it`);
       return v;
     });
+    const key = `${n.op}${JSON.stringify(n.attrs)}${n.dtype}[${n.shape.join(',')}](${ins.join(',')})`;
+    const same = emitted.get(key);
+    if (same !== undefined) {
+      names.set(n, same);
+      continue;
+    }
     const prim = PRIMITIVES[n.op] as unknown as Primitive<OpKind>;
     let v = prim.lower(b, n, ins, n.attrs as OpAttrs[OpKind]);
     const k = firstOut.get(n);
     if (k !== undefined && b.renameLastOutput(v, outName(k))) v = outName(k);
     names.set(n, v);
+    emitted.set(key, v);
   }
   return g.outputs.map((o, k) => {
     const v = names.get(o);
