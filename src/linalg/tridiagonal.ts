@@ -1,6 +1,7 @@
 import { runtimeError } from '../errors.js';
 import { Rng } from '../tensor/random.js';
 import { matrix, type Matrix } from './matrix.js';
+import { EigenKernels } from './wasm-kernels.js';
 
 /**
  * The three stages of a symmetric eigensolver in the LAPACK `dsyevx` layout (Golub & Van Loan,
@@ -28,18 +29,29 @@ export interface Tridiagonal {
  * Each step's update is deferred and applied in the same sweep over the trailing block as the next
  * step's product (only the next column is updated ahead, to form the next reflector), and the sweep
  * takes two rows at a time, so each element is loaded and stored once per step and the vector
- * entries serve two rows: n = 1280 takes 0.8 s instead of 1.4 s, with the same arithmetic.
+ * entries serve two rows. The sweep runs as WebAssembly SIMD (wasm-kernels.ts, kernels.wat); the
+ * copy of the matrix and the step vectors live in the kernels' memory. n = 1280: 0.24 s.
  */
 export function tridiagonalize(a: Matrix): Tridiagonal {
   const n = a.rows;
-  const s = Float64Array.from(a.data);
+  const kern = EigenKernels.get();
+  // Layout (float64 offsets): S (n x n), then five vector slots of n: (v, p) twice, zeros.
+  kern.reserve(n * n + 5 * n);
+  const s = kern.view(0, n * n);
+  s.set(a.data);
+  const slot = (i: number): number => n * n + i * n;
+  const zeros = slot(4);
+  kern.view(zeros, n).fill(0);
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(0, n - 1));
   const reflectors: { v: Float64Array; beta: number }[] = [];
   // The deferred update S −= v·wᵀ + w·vᵀ of the previous step, over indices ≥ `base` (entry i − base).
   let pv: Float64Array | null = null;
   let pw: Float64Array | null = null;
+  let pvAt = 0;
+  let pwAt = 0;
   let base = 0;
+  let turn = 0;
   for (let k = 0; k < n - 2; k++) {
     const m = n - k - 1;
     const c0 = k + 1; // first row/column of the trailing block
@@ -49,7 +61,10 @@ export function tridiagonalize(a: Matrix): Tridiagonal {
       const wk = pw[k - base] as number;
       for (let i = k; i < n; i++) s[i * n + k] = (s[i * n + k] as number) - (pv[i - base] as number) * wk - (pw[i - base] as number) * vk;
     }
-    const v = new Float64Array(m);
+    const vAt = slot(2 * turn);
+    const pAt = slot(2 * turn + 1);
+    turn = 1 - turn;
+    const v = kern.view(vAt, m);
     let norm2 = 0;
     for (let i = 0; i < m; i++) {
       const x = s[(c0 + i) * n + k] as number;
@@ -63,7 +78,7 @@ export function tridiagonalize(a: Matrix): Tridiagonal {
       // Already tridiagonal in this column: no reflection, but the trailing block still owes the
       // deferred update.
       e[k] = x0;
-      reflectors.push({ v, beta: 0 });
+      reflectors.push({ v: v.slice(), beta: 0 });
       if (pv !== null && pw !== null) applyDeferred(s, n, c0, pv, pw, base);
       pv = null;
       pw = null;
@@ -74,14 +89,14 @@ export function tridiagonalize(a: Matrix): Tridiagonal {
     v[0] = x0 - alpha;
     const beta = 2 / (tail2 + (x0 - alpha) * (x0 - alpha));
     e[k] = alpha;
-    reflectors.push({ v, beta });
+    reflectors.push({ v: v.slice(), beta });
     // One sweep over the lower triangle of S = s[c0:, c0:]: apply the deferred update, then
-    // accumulate p = S·v from the updated values.
-    const p = new Float64Array(m);
-    const off = c0 - base;
-    // No update owed (first step, or after a step that reflected nothing): a zero update.
-    const none = pv === null || pw === null ? new Float64Array(m) : null;
-    sweepDeferred(s, n, c0, m, v, p, pv ?? (none as Float64Array), pw ?? (none as Float64Array), none === null ? off : 0);
+    // accumulate p = S·v from the updated values. No update owed (first step, or after a step
+    // that reflected nothing): a zero update.
+    const p = kern.view(pAt, m);
+    p.fill(0);
+    const owed = pv !== null && pw !== null;
+    kern.sweep(0, n, c0, m, vAt, pAt, owed ? pvAt + (c0 - base) : zeros, owed ? pwAt + (c0 - base) : zeros);
     let vp = 0;
     for (let i = 0; i < m; i++) {
       p[i] = beta * (p[i] as number);
@@ -91,6 +106,8 @@ export function tridiagonalize(a: Matrix): Tridiagonal {
     for (let i = 0; i < m; i++) p[i] = (p[i] as number) - kk * (v[i] as number); // w = p − K·v
     pv = v;
     pw = p;
+    pvAt = vAt;
+    pwAt = pAt;
     base = c0;
   }
   if (pv !== null && pw !== null) applyDeferred(s, n, Math.max(0, n - 2), pv, pw, base);
@@ -100,63 +117,6 @@ export function tridiagonalize(a: Matrix): Tridiagonal {
   }
   if (n >= 1) d[n - 1] = s[(n - 1) * n + (n - 1)] as number;
   return { n, d, e, reflectors };
-}
-
-/**
- * p += S·v over the lower triangle of the m x m block at (c0, c0), after applying the deferred
- * update S −= u·tᵀ + t·uᵀ (u = pv, t = pw from entry `off`) to each element just before it is
- * used. Two rows per pass, so that the loads of v[j], u[j], t[j] and the update of p[j] serve both.
- */
-function sweepDeferred(s: Float64Array, n: number, c0: number, m: number, v: Float64Array, p: Float64Array, pv: Float64Array, pw: Float64Array, off: number): void {
-  let i = 0;
-  for (; i + 1 < m; i += 2) {
-    const r0 = (c0 + i) * n + c0;
-    const r1 = r0 + n;
-    const v0 = v[i] as number;
-    const v1 = v[i + 1] as number;
-    const u0 = pv[off + i] as number;
-    const u1 = pv[off + i + 1] as number;
-    const t0 = pw[off + i] as number;
-    const t1 = pw[off + i + 1] as number;
-    let a0 = 0;
-    let a1 = 0;
-    for (let j = 0; j < i; j++) {
-      const uj = pv[off + j] as number;
-      const tj = pw[off + j] as number;
-      const s0 = (s[r0 + j] as number) - u0 * tj - t0 * uj;
-      const s1 = (s[r1 + j] as number) - u1 * tj - t1 * uj;
-      s[r0 + j] = s0;
-      s[r1 + j] = s1;
-      const vj = v[j] as number;
-      a0 += s0 * vj;
-      a1 += s1 * vj;
-      p[j] = (p[j] as number) + s0 * v0 + s1 * v1;
-    }
-    const s00 = (s[r0 + i] as number) - 2 * u0 * t0;
-    const s10 = (s[r1 + i] as number) - u1 * t0 - t1 * u0;
-    const s11 = (s[r1 + i + 1] as number) - 2 * u1 * t1;
-    s[r0 + i] = s00;
-    s[r1 + i] = s10;
-    s[r1 + i + 1] = s11;
-    p[i] = (p[i] as number) + a0 + s00 * v0 + s10 * v1;
-    p[i + 1] = (p[i + 1] as number) + a1 + s10 * v0 + s11 * v1;
-  }
-  if (i < m) {
-    const r0 = (c0 + i) * n + c0;
-    const v0 = v[i] as number;
-    const u0 = pv[off + i] as number;
-    const t0 = pw[off + i] as number;
-    let a0 = 0;
-    for (let j = 0; j < i; j++) {
-      const s0 = (s[r0 + j] as number) - u0 * (pw[off + j] as number) - t0 * (pv[off + j] as number);
-      s[r0 + j] = s0;
-      a0 += s0 * (v[j] as number);
-      p[j] = (p[j] as number) + s0 * v0;
-    }
-    const s00 = (s[r0 + i] as number) - 2 * u0 * t0;
-    s[r0 + i] = s00;
-    p[i] = (p[i] as number) + a0 + s00 * v0;
-  }
 }
 
 /** Applies a deferred update S −= v·wᵀ + w·vᵀ to the lower triangle of s[from:, from:]. */
@@ -281,14 +241,28 @@ export function tridiagonalEigenvectors(d: Float64Array, e: Float64Array, values
  * Maps vectors of T (columns of an n x k matrix, in place) to vectors of A: Y ← Q·Y, applying the
  * reflectors from the last to the first. Two at a time where both reflect: with a = u₂ᵀY and
  * b = u₁ᵀY from one sweep, H₁·H₂·Y = Y − β₂·u₂·aᵀ − β₁·u₁·(b − β₂·(u₁·u₂)·a)ᵀ in a second
- * sweep, so Y is read twice per pair instead of per reflector.
+ * sweep, so Y is read twice per pair instead of per reflector. Both sweeps take two rows per pass
+ * and run as WebAssembly SIMD over Y's rows (wasm-kernels.ts); a lone reflector uses the same
+ * sweeps with a zero partner.
  */
 export function applyTridiagonalQ(t: Tridiagonal, y: Matrix): void {
   const { n } = t;
   const k = y.cols;
-  const data = y.data;
-  const wa = new Float64Array(k);
-  const wb = new Float64Array(k);
+  const kern = EigenKernels.get();
+  // Layout (float64 offsets): Y (n x k), u₁, u₂, zeros (n each), wa, wb (k each).
+  const u1At = n * k;
+  const u2At = u1At + n;
+  const zerosAt = u2At + n;
+  const waAt = zerosAt + n;
+  const wbAt = waAt + k;
+  kern.reserve(wbAt + k);
+  const data = kern.view(0, n * k);
+  data.set(y.data);
+  const u1v = kern.view(u1At, n);
+  const u2v = kern.view(u2At, n);
+  kern.view(zerosAt, n).fill(0);
+  const wa = kern.view(waAt, k);
+  const wb = kern.view(wbAt, k);
   let r = t.reflectors.length - 1;
   while (r >= 0) {
     const hi = t.reflectors[r] as { v: Float64Array; beta: number };
@@ -297,93 +271,36 @@ export function applyTridiagonalQ(t: Tridiagonal, y: Matrix): void {
       r -= 1;
       continue;
     }
-    if (lo === undefined || lo.beta === 0) {
-      applyOne(hi.v, hi.beta, r + 1, n, data, k, wa);
-      r -= lo === undefined ? 1 : 2;
-      continue;
-    }
-    // u₂ = hi.v on rows ≥ r + 1, u₁ = lo.v on rows ≥ r.
-    const u2 = hi.v;
-    const u1 = lo.v;
+    const pair = lo !== undefined && lo.beta !== 0;
+    // u₂ = hi.v on rows ≥ r + 1; u₁ = lo.v on rows ≥ r (a pair), or nothing.
+    u2v.set(hi.v);
     let overlap = 0; // u₁·u₂ over rows ≥ r + 1
-    for (let i = r + 1; i < n; i++) overlap += (u1[i - r] as number) * (u2[i - r - 1] as number);
+    if (pair) {
+      u1v.set(lo.v);
+      for (let i = r + 1; i < n; i++) overlap += (lo.v[i - r] as number) * (hi.v[i - r - 1] as number);
+    }
+    const c1 = pair ? u1At - r : zerosAt - r; // c1[i] = u₁[i − r]
+    const c2 = u2At - r - 1; // c2[i] = u₂[i − r − 1]
     wa.fill(0);
     wb.fill(0);
-    {
-      const c1 = u1[0] as number; // row r: only u₁
+    const first = pair ? (lo.v[0] as number) : 0; // row r: only u₁
+    if (first !== 0) {
       const o = r * k;
-      if (c1 !== 0) for (let j = 0; j < k; j++) wb[j] = (wb[j] as number) + c1 * (data[o + j] as number);
+      for (let j = 0; j < k; j++) wb[j] = (wb[j] as number) + first * (data[o + j] as number);
     }
-    let i = r + 1;
-    for (; i + 1 < n; i += 2) {
-      // Two rows per pass: the accumulators are loaded and stored once for both.
-      const c1 = u1[i - r] as number;
-      const c2 = u2[i - r - 1] as number;
-      const d1 = u1[i + 1 - r] as number;
-      const d2 = u2[i - r] as number;
-      const o = i * k;
-      const q = o + k;
-      for (let j = 0; j < k; j++) {
-        const y0 = data[o + j] as number;
-        const y1 = data[q + j] as number;
-        wb[j] = (wb[j] as number) + c1 * y0 + d1 * y1;
-        wa[j] = (wa[j] as number) + c2 * y0 + d2 * y1;
-      }
-    }
-    if (i < n) {
-      const c1 = u1[i - r] as number;
-      const c2 = u2[i - r - 1] as number;
-      const o = i * k;
-      for (let j = 0; j < k; j++) {
-        const yij = data[o + j] as number;
-        wb[j] = (wb[j] as number) + c1 * yij;
-        wa[j] = (wa[j] as number) + c2 * yij;
-      }
-    }
+    kern.dualDot(0, k, r + 1, n, c1, c2, waAt, wbAt);
     const g = hi.beta * overlap;
-    for (let j = 0; j < k; j++) wb[j] = (wb[j] as number) - g * (wa[j] as number);
-    {
-      const c1 = lo.beta * (u1[0] as number);
+    if (pair) for (let j = 0; j < k; j++) wb[j] = (wb[j] as number) - g * (wa[j] as number);
+    const b1 = pair ? lo.beta : 0;
+    if (first !== 0) {
+      const c = b1 * first;
       const o = r * k;
-      if (c1 !== 0) for (let j = 0; j < k; j++) data[o + j] = (data[o + j] as number) - c1 * (wb[j] as number);
+      for (let j = 0; j < k; j++) data[o + j] = (data[o + j] as number) - c * (wb[j] as number);
     }
-    for (i = r + 1; i < n; i += 2) {
-      const c1 = lo.beta * (u1[i - r] as number);
-      const c2 = hi.beta * (u2[i - r - 1] as number);
-      const o = i * k;
-      if (i + 1 === n) {
-        for (let j = 0; j < k; j++) data[o + j] = (data[o + j] as number) - c2 * (wa[j] as number) - c1 * (wb[j] as number);
-        break;
-      }
-      const d1 = lo.beta * (u1[i + 1 - r] as number);
-      const d2 = hi.beta * (u2[i - r] as number);
-      const q = o + k;
-      for (let j = 0; j < k; j++) {
-        const a = wa[j] as number;
-        const b = wb[j] as number;
-        data[o + j] = (data[o + j] as number) - c2 * a - c1 * b;
-        data[q + j] = (data[q + j] as number) - d2 * a - d1 * b;
-      }
-    }
-    r -= 2;
+    kern.dualUpdate(0, k, r + 1, n, c1, c2, b1, hi.beta, waAt, wbAt);
+    r -= pair ? 2 : 1;
   }
-}
-
-/** Y ← (I − β·u·uᵀ)·Y for u = v on rows ≥ c0. */
-function applyOne(v: Float64Array, beta: number, c0: number, n: number, data: Float64Array, k: number, w: Float64Array): void {
-  w.fill(0);
-  for (let i = c0; i < n; i++) {
-    const vi = v[i - c0] as number;
-    if (vi === 0) continue;
-    const o = i * k;
-    for (let j = 0; j < k; j++) w[j] = (w[j] as number) + vi * (data[o + j] as number);
-  }
-  for (let i = c0; i < n; i++) {
-    const s = beta * (v[i - c0] as number);
-    if (s === 0) continue;
-    const o = i * k;
-    for (let j = 0; j < k; j++) data[o + j] = (data[o + j] as number) - s * (w[j] as number);
-  }
+  y.data.set(data);
 }
 
 /** LU with partial pivoting of a tridiagonal T − λI: U has two super-diagonals, L is unit bidiagonal. */

@@ -70,6 +70,17 @@ describe('symmetricEigen', () => {
     assert.equal(symmetricEigen(a, { vectors: 0 }).vectors.cols, 0);
   });
 
+  it('is accurate at sizes where every kernel path runs (odd and even blocks, odd vector counts, lone last reflector)', () => {
+    for (const [n, k] of [[67, 9], [64, 7], [3, 3]] as const) {
+      const spec = Array.from({ length: n }, (_, i) => Math.cos(i) * (1 + i / 7));
+      const a = symmetricWithSpectrum(spec, 17 + n);
+      const { values, vectors } = symmetricEigen(a, { vectors: k });
+      [...spec].sort((x, y) => y - x).forEach((v, i) => near(values[i] as number, v, 1e-12, `n ${n}: λ${i}`));
+      assert.ok(residual(a, values.subarray(0, k), vectors) < 1e-12, `n ${n}: residual ${residual(a, values.subarray(0, k), vectors)}`);
+      assert.ok(orthogonalityError(vectors) < 1e-12, `n ${n}: orthogonality`);
+    }
+  });
+
   it('agrees with a Jacobi SVD reference on a random Gram matrix', () => {
     const x = gaussian(50, 20, 3);
     const g = matmulTN(x, x);
