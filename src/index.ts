@@ -12,6 +12,8 @@ export { Program, configureRuntime, runtimeOptions, sessionCache } from './runti
 export { evaluateReference } from './runtime/reference.js';
 export { OnnxModel } from './runtime/onnx-model.js';
 export { SymbolicProgram, type SymbolicInput } from './runtime/symbolic-program.js';
+export { LoopProgram } from './runtime/loop-program.js';
+export { lowerLoop, type LoopSpec } from './runtime/lower-loop.js';
 export { concurrentMarking, setConcurrentMarking, withConcurrentMarking } from './runtime/gc-mode.js';
 export { grad, backward, gradientMap } from './autograd/grad.js';
 export { noGrad, gradEnabled } from './autograd/mode.js';
@@ -31,6 +33,7 @@ export { constantSchedule, linearSchedule, cosineSchedule, scheduleByName, type 
 export { clipGradNorm, globalNorm } from './optim/clip.js';
 export type { Optimizer } from './optim/optimizer.js';
 export { TrainStep, type StepResult, type TrainStepOptions } from './train/train-step.js';
+export { trainInChunks, STEPS_PER_RUN, type ChunkedTraining } from './train/chunked.js';
 export { exportOnnx, exportOnnxFile, type ExportInput } from './export/onnx-export.js';
 export * from './models/esm/config.js';
 export { Esm2 } from './models/esm/esm2.js';
