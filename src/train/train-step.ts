@@ -227,7 +227,8 @@ export class TrainStep {
    * but parameters and optimizer state pass from step to step inside ONNX Runtime instead of being
    * copied out after every step. A non-finite loss anywhere in the chunk discards the chunk and
    * replays it step by step with `run`, so the error (or skip) happens at the same step, with the
-   * same state, as it would have there.
+   * same state, as it would have there (when it throws, the chunk's earlier steps are applied but
+   * their results are not returned).
    */
   async runSteps(stacked: readonly HostArray[]): Promise<StepResult[]> {
     const first = stacked[0];
