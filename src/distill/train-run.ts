@@ -5,10 +5,10 @@ import { fileSha256, loadSequenceSet, type SequenceSet } from '../data/sequence-
 import { configError, isProtdistilError, runtimeError, shapeError } from '../errors.js';
 import { maskedPerplexity, modelLogits, scoredPositions, type LogitsFn, type PerplexityResult, type ScoredSequence } from '../eval/perplexity.js';
 import { initEsmWeights } from '../models/esm/init.js';
-import { createEsmModel } from '../models/esm/model.js';
+import { createEsmModel, type EsmModel } from '../models/esm/model.js';
 import { crossEntropy, distillationLoss } from '../nn/functional/losses.js';
 import { adamw } from '../optim/adam.js';
-import { scheduleByName } from '../optim/schedules.js';
+import { scheduleByName, type Schedule } from '../optim/schedules.js';
 import type { HostArray } from '../tensor/host-array.js';
 import { Rng } from '../tensor/random.js';
 import { checkIdentity, faultPoint, loadLatestCheckpoint, saveCheckpoint, type TrainState } from '../train/checkpoint.js';
@@ -135,19 +135,13 @@ export async function runTraining(cfg: TrainConfig, resume: boolean, ev: TrainEv
 
   const model = createEsmModel(mcfg, new Rng(mixSeed(cfg.seed, 4)));
   initEsmWeights(model, new Rng(mixSeed(cfg.seed, 5)));
-  const step = new TrainStep({
-    params: model.namedParameters(),
-    optimizer: adamw({ weightDecay: cfg.weightDecay }),
+  const step = mlmTrainStep(model, {
+    lambda,
+    temperature: cfg.temperature,
+    weightDecay: cfg.weightDecay,
     schedule: scheduleByName(cfg.schedule, { peak: cfg.lr, warmup, ...(cfg.schedule === 'constant' ? {} : { total: totalSteps }) }),
-    ...(cfg.clip === undefined ? {} : { clipNorm: cfg.clip }),
-    onNonFinite: cfg.skipNonfinite ? 'skip' : 'throw',
-    loss: (inputs) => {
-      const [tokens, targets, zt] = inputs;
-      const logits = model.forward(tokens!).logits; // (B, T, V)
-      if (zt === undefined) return { loss: crossEntropy(logits, targets!), metrics: {} };
-      const d = distillationLoss(logits, zt, targets!, { lambda, temperature: cfg.temperature });
-      return { loss: d.loss, metrics: { ce: d.ce, kd: d.kl } };
-    },
+    ...(cfg.clip === undefined ? {} : { clip: cfg.clip }),
+    skipNonfinite: cfg.skipNonfinite,
   });
 
   mkdirSync(out, { recursive: true });
@@ -270,6 +264,40 @@ export async function runTraining(cfg: TrainConfig, resume: boolean, ev: TrainEv
     outputs: { final: finalDir, best: st.best === null ? null : join(out, 'best') },
     teacherShare: teacher === null || stepMs === 0 ? null : teacherMs / stepMs,
   };
+}
+
+/** Options of {@link mlmTrainStep}. */
+export interface MlmStepOptions {
+  /** Weight of the distillation term; 0 trains on the masked-LM loss alone (two batch inputs). */
+  readonly lambda: number;
+  readonly temperature: number;
+  readonly weightDecay: number;
+  readonly schedule: Schedule;
+  readonly clip?: number;
+  readonly skipNonfinite?: boolean;
+}
+
+/**
+ * The compiled training step of a run: batch inputs `[tokens, targets]`, plus the teacher's logits
+ * (B, T, V) when λ > 0; loss `(1 − λ)·CE + λ·T²·KL` over the masked positions (targets ≠ −100),
+ * reported with its parts as metrics `ce` and `kd`; AdamW.
+ */
+export function mlmTrainStep(model: EsmModel, o: MlmStepOptions): TrainStep {
+  return new TrainStep({
+    params: model.namedParameters(),
+    optimizer: adamw({ weightDecay: o.weightDecay }),
+    schedule: o.schedule,
+    ...(o.clip === undefined ? {} : { clipNorm: o.clip }),
+    onNonFinite: o.skipNonfinite === true ? 'skip' : 'throw',
+    loss: (inputs) => {
+      const [tokens, targets, zt] = inputs;
+      const logits = model.forward(tokens!).logits; // (B, T, V)
+      if (o.lambda === 0) return { loss: crossEntropy(logits, targets!), metrics: {} };
+      if (zt === undefined) throw configError('distillation (λ > 0) needs the teacher logits as the third batch input');
+      const d = distillationLoss(logits, zt, targets!, { lambda: o.lambda, temperature: o.temperature });
+      return { loss: d.loss, metrics: { ce: d.ce, kd: d.kl } };
+    },
+  });
 }
 
 /** A teacher's weights fingerprint: SHA-256 of its checkpoint file(s). */
