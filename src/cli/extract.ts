@@ -5,6 +5,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../extract/result-files.js';
 import { parseShard } from '../extract/shard.js';
 import { findShardStacks, labelsPath, mergeStacks } from '../extract/stack.js';
 import { loadEsm } from '../io/esm/load.js';
+import { OnnxEsmModel } from '../extract/onnx-model.js';
 import { parseIntFlag } from './flags.js';
 import { progressBar } from './progress.js';
 
@@ -40,7 +41,7 @@ export function registerExtract(program: Command): void {
   program
     .command('extract')
     .description('extract ESM representations (fair-esm extract.py workflow): one file per FASTA record in OUTPUT_DIR; existing files are skipped, so interrupted runs resume')
-    .argument('<model>', 'fair-esm .pt checkpoint (its -contact-regression.pt beside it is used when present) or Hugging Face directory (config.json + model.safetensors); nothing is downloaded')
+    .argument('<model>', 'fair-esm .pt checkpoint (its -contact-regression.pt beside it is used when present), Hugging Face directory (config.json + model.safetensors), or a model.onnx written by protdistil (final layer and logits only); nothing is downloaded')
     .argument('<fasta>', 'FASTA file (plain or .gz)')
     .argument('<output_dir>', 'directory for the per-sequence files')
     .option('--repr-layers <layers...>', 'representation layers (0 = embeddings; negative count from the end)', ['-1'])
@@ -72,12 +73,13 @@ export function registerExtract(program: Command): void {
       const shard = o.shard === undefined ? null : parseShard(o.shard);
       const stack = o.stack === undefined ? null : { layer: parseIntFlag('--layer', o.layer), out: o.out as string };
 
-      const loaded = loadEsm(modelPath);
-      const c = loaded.config;
-      process.stderr.write(`model: ${c.arch === 'esm2' ? 'ESM-2' : 'ESM-1b'}, ${c.numLayers} layers, embed dim ${c.embedDim}, ${c.attentionHeads} heads (${loaded.format} ${loaded.path})\n`);
-      for (const n of loaded.notes) if (!(n.startsWith('no contact') && !include.includes('contacts')) && !n.startsWith('lm_head.decoder')) process.stderr.write(`note: ${n}\n`);
+      const loaded = modelPath.endsWith('.onnx') ? null : loadEsm(modelPath);
+      const model = loaded === null ? OnnxEsmModel.load(modelPath) : loaded.model;
+      const c = model.config;
+      process.stderr.write(`model: ${c.arch === 'esm2' ? 'ESM-2' : 'ESM-1b'}, ${c.numLayers} layers, embed dim ${c.embedDim}, ${c.attentionHeads} heads (${loaded === null ? 'onnx' : loaded.format} ${modelPath})\n`);
+      for (const n of loaded?.notes ?? []) if (!(n.startsWith('no contact') && !include.includes('contacts')) && !n.startsWith('lm_head.decoder')) process.stderr.write(`note: ${n}\n`);
       let bar: ReturnType<typeof progressBar> | null = null;
-      const summary = await extractEmbeddings(loaded.model, fasta, outDir, {
+      const summary = await extractEmbeddings(model, fasta, outDir, {
         reprLayers,
         include: include as IncludeKind[],
         truncationSeqLength: truncation,

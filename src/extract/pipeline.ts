@@ -12,6 +12,7 @@ import type { RuntimeOptions } from '../runtime/ort.js';
 import { hostArray, type HostArray } from '../tensor/host-array.js';
 import { fileStem } from './file-names.js';
 import { EsmForwardSession, type ForwardResult } from './forward-session.js';
+import { isOnnxEsmModel, type OnnxEsmModel } from './onnx-model.js';
 import { readStoredMean, RESULT_EXTENSION, vector, writeSequenceResult, type OutputFormat, type SequenceResult } from './result-files.js';
 import { shardRange, type Shard } from './shard.js';
 import { labelsPath, shardedPath, stackFormatOf, writeStack } from './stack.js';
@@ -93,7 +94,7 @@ interface Plan {
   readonly windowResidues: number;
 }
 
-function plan(model: EsmModel, o: ExtractOptions): Plan {
+function plan(model: EsmModel | OnnxEsmModel, o: ExtractOptions): Plan {
   const cfg = model.config;
   const include = new Set<IncludeKind>(o.include ?? ['mean']);
   if (include.size === 0) throw configError(`--include needs at least one of ${INCLUDE_KINDS.join(', ')}`);
@@ -132,7 +133,7 @@ export async function scanFasta(fasta: string, unknown: UnknownPolicy): Promise<
 }
 
 /** Runs the extraction of `fasta` into `outDir` with `model`. */
-export async function extractEmbeddings(model: EsmModel, fasta: string, outDir: string, o: ExtractOptions = {}): Promise<ExtractSummary> {
+export async function extractEmbeddings(model: EsmModel | OnnxEsmModel, fasta: string, outDir: string, o: ExtractOptions = {}): Promise<ExtractSummary> {
   const t0 = performance.now();
   const p = plan(model, o);
   const records = await scanFasta(fasta, p.unknown);
@@ -148,7 +149,7 @@ export async function extractEmbeddings(model: EsmModel, fasta: string, outDir: 
   const stackData = p.stackLayer === null ? null : new Float32Array(total * E);
   const stackLabels: string[] = [];
   const manifest: string[] = [];
-  let session: EsmForwardSession | null = null;
+  let session: { run: (tokens: HostArray) => Promise<ForwardResult>; compileMs: number } | null = null;
   let done = 0;
   let skipped = 0;
   let tokens = 0;
@@ -180,10 +181,10 @@ export async function extractEmbeddings(model: EsmModel, fasta: string, outDir: 
     for (const batch of getBatchIndices(todo.map((r) => r.sequence.length), p.toksPerBatch, 1)) {
       const rows = batch.map((i) => todo[i] as FastaRecord);
       const tb = batchConvert(rows, { truncationSeqLength: p.truncation, unknown: p.unknown });
-      session ??= await EsmForwardSession.create(model, { reprLayers: p.sessionLayers, logits: p.include.has('logits'), contacts: p.include.has('contacts') }, {
-        maxTokens: p.truncation + 2,
-        ...(o.runtime === undefined ? {} : { runtime: o.runtime }),
-      });
+      const spec = { reprLayers: p.sessionLayers, logits: p.include.has('logits'), contacts: p.include.has('contacts') };
+      session ??= isOnnxEsmModel(model)
+        ? await model.session(spec)
+        : await EsmForwardSession.create(model, spec, { maxTokens: p.truncation + 2, ...(o.runtime === undefined ? {} : { runtime: o.runtime }) });
       const f0 = performance.now();
       const out = await session.run(tb.tokens);
       forwardMs += performance.now() - f0;
@@ -226,7 +227,7 @@ export async function extractEmbeddings(model: EsmModel, fasta: string, outDir: 
     writeStack(path, hostArray('float32', [total, E], stackData), stackLabels);
     stack = { path, labels: labelsPath(path) };
   }
-  const compileMs = (session as EsmForwardSession | null)?.compileMs ?? 0;
+  const compileMs = (session as { compileMs: number } | null)?.compileMs ?? 0;
   return { records, start, end, computed: done - skipped, skipped, tokens, elapsedMs: performance.now() - t0, forwardMs, compileMs, manifest: manifestPath, stack };
 }
 
