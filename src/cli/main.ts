@@ -7,7 +7,7 @@ import { registerDemo } from './demo.js';
 import { registerExtract } from './extract.js';
 import { registerRank } from './rank.js';
 import { reportFatal } from './errors.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../version.js';
 
 /** The `protdistil` command line: one file per command under src/cli/. */
 async function main(argv: readonly string[]): Promise<number> {
