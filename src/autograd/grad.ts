@@ -1,7 +1,7 @@
 import { shapeError } from '../errors.js';
 import type { OpAttrs, OpKind } from '../ops/kinds.js';
 import type { Primitive } from '../ops/primitive.js';
-import { PRIMITIVES } from '../ops/primitive-table.js';
+import { primitiveTable } from '../ops/primitive-table.js';
 import type { Node } from '../tensor/node.js';
 import { fmtShape, sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -52,7 +52,7 @@ export function gradientMap(output: Tensor, gradOutput?: Tensor): Map<Node, Tens
     const n = order[k] as Node;
     const g = grads.get(n);
     if (g === undefined || n.inputs.length === 0) continue;
-    const prim = PRIMITIVES[n.op] as unknown as Primitive<OpKind>;
+    const prim = primitiveTable()[n.op] as unknown as Primitive<OpKind>;
     const ins = n.inputs.map((i) => new Tensor(i));
     const gs = prim.vjp(g, ins, new Tensor(n), n.attrs as OpAttrs[OpKind]);
     n.inputs.forEach((inp, i) => {

@@ -8,12 +8,13 @@ import { registerExtract } from './extract.js';
 import { registerRank } from './rank.js';
 import { registerTrain } from './train.js';
 import { reportFatal } from './errors.js';
+import { packageVersion } from '../version.js';
 
 /** The `protdistil` command line: one file per command under src/cli/. */
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('protdistil')
     .description('make protein language models small and fast (low-rank compression, ESM distillation) on ONNX Runtime')
-    .version('0.1.0')
+    .version(packageVersion())
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores, or PROTDISTIL_THREADS)')
     .option('--debug', 'print stack traces on errors')
     .exitOverride()

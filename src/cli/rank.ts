@@ -10,6 +10,7 @@ import { comparisonConsole, markdownReport, renderReport, teacherConsole } from 
 import { studentFiles } from '../rank/student-export.js';
 import { DETAILS_FILE, detailsJson, REPORT_MD, REPORT_PNG, REPORT_SVG, SUMMARY_FILE, summaryJson, teacherSummary } from '../rank/summary.js';
 import { parseFloatFlag, parseIntFlag, parseListFlag } from './flags.js';
+import { existingIn, replaceNote, toBeReplaced, writtenList } from './overwrite.js';
 import { progressBar } from './progress.js';
 
 /**
@@ -17,7 +18,8 @@ import { progressBar } from './progress.js';
  * (Linear(D, D) teachers of three kinds) to rank r by weight-space truncated SVD, by the exact
  * data-aware closed form and by distillation, and reports fidelity, speed and compression. Every
  * flag maps to one key of the run config (src/rank/config.ts); `--config FILE` supplies the same
- * keys as JSON, flags win. Results are written to --out only when the whole run succeeded.
+ * keys as JSON, flags win. Results are written to --out only when the whole run succeeded; a
+ * rerun replaces the files of an earlier one and says so (see overwrite.ts).
  */
 
 type Parse = (flag: string, v: string) => unknown;
@@ -86,6 +88,10 @@ export function registerRank(program: Command): void {
     const config = parseRankConfig(rawConfig(o));
     checkOutputDir(config.out, '--out');
     if (config.saveStudent !== undefined) checkOutputDir(config.saveStudent, '--save-student');
+    const earlier = existingIn(config.out, [SUMMARY_FILE, DETAILS_FILE, REPORT_PNG, REPORT_SVG, REPORT_MD]);
+    if (earlier.length > 0) process.stderr.write(`${replaceNote('--out', config.out, earlier)}\n`);
+    const earlierStudents = config.saveStudent === undefined ? [] : existingIn(config.saveStudent, config.teachers);
+    if (earlierStudents.length > 0) process.stderr.write(`${replaceNote('--save-student', config.saveStudent as string, earlierStudents)}\n`);
     const result = await runDistilRank(config, {
       log: (line) => process.stderr.write(`${line}\n`),
       progress: (label, total) => {
@@ -96,9 +102,10 @@ export function registerRank(program: Command): void {
       onTeacher: (t) => process.stdout.write(`${teacherConsole(t, { threads: runtimeOptions().threads, repeats: config.latencyRepeats })}\n`),
     });
     const files = await outputFiles(result);
+    const replaced = toBeReplaced(files.map((f) => f.path));
     writeFilesAtomic(files);
     process.stdout.write(`${comparisonConsole(result)}\n\n`);
-    process.stdout.write(`wrote ${files.length} files (${(result.totalMs / 1000).toFixed(1)} s):\n${files.map((f) => `  ${f.path}`).join('\n')}\n`);
+    process.stdout.write(`wrote ${files.length} files (${(result.totalMs / 1000).toFixed(1)} s):\n${writtenList(files.map((f) => f.path), replaced)}\n`);
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * The closed set of primitive op kinds and the attributes each carries. Every kind must have an
- * entry in the primitive table (`table.ts`), which is typed over this union: a kind without a
+ * entry in the primitive table (`primitive-table.ts`), which is typed over this union: a kind without a
  * lowering, a reference kernel or a gradient rule does not compile.
  */
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';

@@ -1,4 +1,4 @@
-import { PRIMITIVES } from '../ops/primitive-table.js';
+import { primitiveTable } from '../ops/primitive-table.js';
 import type { Node } from '../tensor/node.js';
 import type { OpAttrs, OpKind } from '../ops/kinds.js';
 import type { Primitive } from '../ops/primitive.js';
@@ -73,7 +73,7 @@ export function lowerOps(b: OnnxGraphBuilder, g: PendingGraph, names: Map<Node, 
       names.set(n, same);
       continue;
     }
-    const prim = PRIMITIVES[n.op] as unknown as Primitive<OpKind>;
+    const prim = primitiveTable()[n.op] as unknown as Primitive<OpKind>;
     let v = prim.lower(b, n, ins, n.attrs as OpAttrs[OpKind]);
     const k = firstOut.get(n);
     if (k !== undefined && b.renameLastOutput(v, outName(k))) v = outName(k);

@@ -1,7 +1,7 @@
 import { runtimeError } from '../errors.js';
 import type { OpAttrs, OpKind } from '../ops/kinds.js';
 import type { Primitive, RefValue } from '../ops/primitive.js';
-import { PRIMITIVES } from '../ops/primitive-table.js';
+import { primitiveTable } from '../ops/primitive-table.js';
 import type { Node } from '../tensor/node.js';
 import { fmtShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -23,7 +23,7 @@ export function evaluateReference(outputs: readonly Tensor[], feeds: ReadonlyMap
   }
   for (const n of g.ops) {
     const ins = n.inputs.map((i) => values.get(i) as RefValue);
-    const prim = PRIMITIVES[n.op] as unknown as Primitive<OpKind>;
+    const prim = primitiveTable()[n.op] as unknown as Primitive<OpKind>;
     const data = prim.ref(ins, n.attrs as OpAttrs[OpKind], { shape: [...n.shape], dtype: n.dtype });
     values.set(n, { shape: n.shape, data });
   }

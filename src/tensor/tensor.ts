@@ -1,6 +1,6 @@
 import { dtypeError, shapeError } from '../errors.js';
 import type { OpAttrs, OpKind } from '../ops/kinds.js';
-import { PRIMITIVES } from '../ops/primitive-table.js';
+import { primitiveTable } from '../ops/primitive-table.js';
 import { gradEnabled } from '../autograd/mode.js';
 import { realize } from '../runtime/realize.js';
 import { backward } from '../autograd/grad.js';
@@ -85,7 +85,7 @@ export class Tensor {
   /** Records a primitive node; shape/dtype inference raises errors that name the op. */
   static op<K extends OpKind>(kind: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
     const nodes = inputs.map((t) => t.node);
-    const prim = PRIMITIVES[kind];
+    const prim = primitiveTable()[kind];
     const { shape, dtype } = prim.infer(nodes, attrs);
     const rg = dtype === 'float32' && gradEnabled() && nodes.some((n) => n.requiresGrad);
     return new Tensor(new Node(kind, nodes, attrs, shape, dtype, rg));
@@ -168,8 +168,20 @@ export class Tensor {
   mul(o: TensorLike): Tensor { return Tensor.op('mul', [this, this.lift(o)], {}); }
   div(o: TensorLike): Tensor { return Tensor.op('div', [this, this.lift(o)], {}); }
   pow(o: TensorLike): Tensor { return Tensor.op('pow', [this, this.lift(o)], {}); }
+  /** Elementwise max, as torch.maximum: at ties each operand gets half the gradient. */
   maximum(o: TensorLike): Tensor { return Tensor.op('maximum', [this, this.lift(o)], {}); }
+  /** Elementwise min, as torch.minimum: at ties each operand gets half the gradient. */
   minimum(o: TensorLike): Tensor { return Tensor.op('minimum', [this, this.lift(o)], {}); }
+  /**
+   * Clamps into [lo, hi] (either bound optional), as torch.clamp with number bounds: the gradient
+   * passes where lo ≤ x ≤ hi, bounds included; lo > hi gives hi everywhere.
+   */
+  clamp(lo?: number, hi?: number): Tensor {
+    let y: Tensor = this;
+    if (lo !== undefined) y = y.less(lo).where(lo, y);
+    if (hi !== undefined) y = y.greater(hi).where(hi, y);
+    return y;
+  }
   /** `o - this`, for scalars on the left. */
   rsub(o: TensorLike): Tensor { return this.lift(o).sub(this); }
   square(): Tensor { return this.mul(this); }
@@ -219,7 +231,10 @@ export class Tensor {
 
   sum(axes?: number | readonly number[], keepdims = false): Tensor { return this.reduce('sum', axes, keepdims); }
   mean(axes?: number | readonly number[], keepdims = false): Tensor { return this.reduce('mean', axes, keepdims); }
+  /** Largest element over `axes` (all by default), as torch.amax: tied maxima share the gradient evenly. */
   max(axes?: number | readonly number[], keepdims = false): Tensor { return this.reduce('max', axes, keepdims); }
+  /** Smallest element over `axes` (all by default), as torch.amin: tied minima share the gradient evenly. */
+  min(axes?: number | readonly number[], keepdims = false): Tensor { return this.neg().max(axes, keepdims).neg(); }
 
   private reduce(kind: 'sum' | 'mean' | 'max', axes: number | readonly number[] | undefined, keepdims: boolean): Tensor {
     const ax = normAxes(kind, typeof axes === 'number' ? [axes] : axes, this.rank);

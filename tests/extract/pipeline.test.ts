@@ -90,19 +90,19 @@ for (const [model, format] of [['esm2_t3_tiny', 'pt'], ['esm1b_t3_tiny', 'safete
         assert.deepEqual(arrays.get('contacts')?.shape, [tl, tl]);
         assert.deepEqual(arrays.get('mean_representations.1')?.shape, [48]);
         for (const l of [0, 1, 3]) {
-          const mean = refArray(model as FixtureModel, rec.batch, `mean_repr_layer_${l}`) as HostArray;
-          const bos = refArray(model as FixtureModel, rec.batch, `bos_repr_layer_${l}`) as HostArray;
+          const mean = refArray(model as FixtureModel, rec.batch, `mean_repr_layer_${l}`);
+          const bos = refArray(model as FixtureModel, rec.batch, `bos_repr_layer_${l}`);
           assertWithin(`${rec.label} mean ${l}`, arrays.get(`mean_representations.${l}`)?.data as Float32Array, (mean.data as Float32Array).subarray(rec.row * 48, (rec.row + 1) * 48));
           assertWithin(`${rec.label} bos ${l}`, arrays.get(`bos_representations.${l}`)?.data as Float32Array, (bos.data as Float32Array).subarray(rec.row * 48, (rec.row + 1) * 48));
         }
         if (rec.batch !== 'main') continue;
         // Per-token rows, logits and the contact block against the batched reference arrays.
         const T = 40;
-        const rep = refArray(model as FixtureModel, 'main', 'repr_layer_3') as HostArray;
+        const rep = refArray(model as FixtureModel, 'main', 'repr_layer_3');
         assertWithin(`${rec.label} per_tok`, arrays.get('representations.3')?.data as Float32Array, (rep.data as Float32Array).subarray((rec.row * T + 1) * 48, (rec.row * T + 1 + tl) * 48));
-        const logits = refArray(model as FixtureModel, 'main', 'logits') as HostArray;
+        const logits = refArray(model as FixtureModel, 'main', 'logits');
         assertWithin(`${rec.label} logits`, arrays.get('logits')?.data as Float32Array, (logits.data as Float32Array).subarray((rec.row * T + 1) * 33, (rec.row * T + 1 + tl) * 33));
-        const contacts = refArray(model as FixtureModel, 'main', 'contacts') as HostArray;
+        const contacts = refArray(model as FixtureModel, 'main', 'contacts');
         const block = new Float32Array(tl * tl);
         for (let i = 0; i < tl; i++) block.set((contacts.data as Float32Array).subarray((rec.row * 38 + i) * 38, (rec.row * 38 + i) * 38 + tl), i * tl);
         assertWithin(`${rec.label} contacts`, arrays.get('contacts')?.data as Float32Array, block);
@@ -142,7 +142,7 @@ describe('stacked means, shards and merge', () => {
     const ref = readStack(s.stack.path);
     assert.deepEqual(ref.matrix.shape, [records.length, 48]);
     assert.deepEqual(ref.labels, records.map((r) => r.label));
-    const mean = refArray('esm2_t3_tiny', 'main', 'mean_repr_layer_3') as HostArray;
+    const mean = refArray('esm2_t3_tiny', 'main', 'mean_repr_layer_3');
     assertWithin('stacked rows 0-3', (ref.matrix.data as Float32Array).subarray(0, 4 * 48), mean.data as Float32Array);
 
     const sharded = join(dir, 'stack-sharded');

@@ -138,6 +138,31 @@ describe('closed form = the exact data-aware optimum', () => {
     assert.ok(Math.abs(r - e) <= 1e-3 * e, `randomized ${r} vs exact ${e}`);
   });
 
+  it('randomized route reports the same energies (squared singular values of Y_c) as the exact one', async () => {
+    const x = lowRankRows(200, 24, 6, 6, 0.01);
+    const teacher = randomLayer(24, 20, 7);
+    const stats = await inputStats(x);
+    const exact = await outputBasis(teacher, stats, 4, 'exact');
+    const rand = await outputBasis(teacher, stats, 4, 'randomized', new Rng(3));
+    assert.equal(rand.method, 'randomized');
+    assert.equal(rand.energies.length, 4);
+    assert.equal(exact.energies.length, 20);
+    // Float64 reference: Jacobi SVD of the centred teacher outputs.
+    const y = denseOutputs(teacher, x);
+    const yc = matrix(x.rows, 20);
+    for (let o = 0; o < 20; o++) {
+      let m = 0;
+      for (let i = 0; i < x.rows; i++) m += (y[i * 20 + o] as number) / x.rows;
+      for (let i = 0; i < x.rows; i++) yc.data[i * 20 + o] = (y[i * 20 + o] as number) - m;
+    }
+    const s = jacobiSvd(yc).s;
+    for (let j = 0; j < 4; j++) {
+      const want = (s[j] as number) ** 2;
+      assert.ok(Math.abs((exact.energies[j] as number) - want) <= 1e-4 * want, `exact energy ${j}: ${exact.energies[j]} vs σ² ${want}`);
+      assert.ok(Math.abs((rand.energies[j] as number) - want) <= 1e-4 * want, `randomized energy ${j}: ${rand.energies[j]} vs σ² ${want}`);
+    }
+  });
+
   it('handles rank-deficient inputs (fewer rows than features): no inverse, still optimal', async () => {
     const x = lowRankRows(8, 16, 3, 8, 0);
     const teacher = randomLayer(16, 12, 9);

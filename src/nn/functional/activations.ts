@@ -8,7 +8,9 @@ export function gelu(x: Tensor): Tensor {
   return Tensor.op('gelu', [x], {});
 }
 
-/** ReLU as max(x, 0). */
+/**
+ * ReLU, as torch.relu: no gradient at x = 0 (max(x, 0) would pass half of it there). NaN stays NaN.
+ */
 export function relu(x: Tensor): Tensor {
-  return x.maximum(0);
+  return x.lessEqual(0).where(0, x);
 }

@@ -38,12 +38,37 @@ export function fixtureInputs(batch: FixtureBatch): FixtureInputs {
   return inputs[batch];
 }
 
-/** A reference array, or undefined when the fixture does not store it. */
-export function refArray(model: FixtureModel, batch: FixtureBatch, name: string): HostArray | undefined {
+const LAYERS = [0, 1, 2, 3] as const;
+const perLayer = (prefix: string): string[] => LAYERS.map((l) => `${prefix}_${l}`);
+
+/**
+ * Every reference array each batch stores (file `<name>.npy`, the same for both models): the one
+ * list the parity tests compare, and the one a missing or extra file is checked against.
+ */
+export const EXPECTED_ARRAYS: Readonly<Record<FixtureBatch, readonly string[]>> = Object.freeze({
+  main: Object.freeze(['tokens', 'logits', ...perLayer('repr_layer'), 'attentions', 'contacts', ...perLayer('mean_repr_layer'), ...perLayer('bos_repr_layer')]),
+  masked: Object.freeze(['tokens', 'logits', ...perLayer('repr_layer')]),
+  long: Object.freeze(['tokens', 'logits', ...perLayer('mean_repr_layer'), ...perLayer('bos_repr_layer')]),
+});
+
+/** Whether `batch` stores the reference array `name` (per EXPECTED_ARRAYS). */
+export function expectsArray(batch: FixtureBatch, name: string): boolean {
+  return EXPECTED_ARRAYS[batch].includes(name);
+}
+
+/** A reference array listed in EXPECTED_ARRAYS; throws when it is unlisted or its file is missing or unreadable. */
+export function refArray(model: FixtureModel, batch: FixtureBatch, name: string): HostArray {
+  return refArrayUnder(esmFixturePath(), model, batch, name);
+}
+
+/** refArray with the fixture root given (tests of the fixture rule itself). */
+export function refArrayUnder(root: string, model: FixtureModel, batch: FixtureBatch, name: string): HostArray {
+  if (!expectsArray(batch, name)) throw new Error(`${model}/${batch}/${name}.npy is not a reference array of the ${batch} batch (EXPECTED_ARRAYS)`);
+  const path = join(root, model, batch, `${name}.npy`);
   try {
-    return readNpy(esmFixturePath(model, batch, `${name}.npy`));
-  } catch {
-    return undefined;
+    return readNpy(path);
+  } catch (cause) {
+    throw new Error(`reference array ${model}/${batch}/${name}.npy cannot be read (${path})`, { cause });
   }
 }
 

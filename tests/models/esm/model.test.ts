@@ -11,7 +11,6 @@ import { createEsmModel, resolveReprLayers } from '../../../src/models/esm/model
 import { exportEsmOnnx } from '../../../src/models/esm/onnx.js';
 import { rotaryInvFreq } from '../../../src/nn/functional/rotary.js';
 import { OnnxModel } from '../../../src/runtime/onnx-model.js';
-import type { HostArray } from '../../../src/tensor/host-array.js';
 import { Rng } from '../../../src/tensor/random.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
 import { checkpointPaths, deviation, nonPad, refArray } from './fixtures.js';
@@ -60,9 +59,9 @@ test('ESM-1b rejects more tokens than learned positions; contacts need the regre
 
 /** Worst ratio of the logits error to the fixture threshold. */
 async function logitsRatio(model: Esm2 | Esm1b, name: 'esm2_t3_tiny' | 'esm1b_t3_tiny', batch: 'masked' | 'long'): Promise<number> {
-  const tokens = refArray(name, batch, 'tokens') as HostArray;
+  const tokens = refArray(name, batch, 'tokens');
   const out = noGrad(() => model.forward(Tensor.fromHost(tokens)));
-  const ref = refArray(name, batch, 'logits') as HostArray;
+  const ref = refArray(name, batch, 'logits');
   return deviation((await out.logits.toArray()) as Float32Array, ref.data as Float32Array, nonPad(tokens, 33)).ratio;
 }
 
@@ -88,12 +87,12 @@ test('ONNX export (logits + last representation, symbolic batch and length) runs
     assert.deepEqual(onnx.inputNames, ['tokens']);
     assert.deepEqual(onnx.outputNames, ['logits', 'representations']);
     for (const batch of ['main', 'masked'] as const) {
-      const tokens = refArray(name, batch, 'tokens') as HostArray;
+      const tokens = refArray(name, batch, 'tokens');
       const out = await onnx.run({ tokens });
       const T = tokens.shape[1] as number;
       assert.deepEqual(out.logits?.shape, [4, T, 33]);
-      const dl = deviation(out.logits?.data as Float32Array, refArray(name, batch, 'logits')?.data as Float32Array, nonPad(tokens, 33));
-      const dr = deviation(out.representations?.data as Float32Array, refArray(name, batch, 'repr_layer_3')?.data as Float32Array, nonPad(tokens, 48));
+      const dl = deviation(out.logits?.data as Float32Array, refArray(name, batch, 'logits').data as Float32Array, nonPad(tokens, 33));
+      const dr = deviation(out.representations?.data as Float32Array, refArray(name, batch, 'repr_layer_3').data as Float32Array, nonPad(tokens, 48));
       assert.ok(dl.ratio <= 1 && dr.ratio <= 1, `${name} ${batch}: logits ${dl.ratio}, repr ${dr.ratio}`);
     }
   }

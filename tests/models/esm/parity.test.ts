@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, test } from 'node:test';
 import { noGrad } from '../../../src/autograd/mode.js';
 import { batchConvert } from '../../../src/data/tokenizer.js';
 import { loadFairEsm } from '../../../src/io/esm/fair-esm.js';
@@ -10,7 +13,8 @@ import { realize } from '../../../src/runtime/realize.js';
 import type { HostArray } from '../../../src/tensor/host-array.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
 import {
-  BATCHES, checkpointPaths, contactBlockMask, deviation, fixtureInputs, MODELS, nonPad, refArray,
+  BATCHES, checkpointPaths, contactBlockMask, deviation, esmFixturePath, EXPECTED_ARRAYS, expectsArray, fixtureInputs, MODELS, nonPad,
+  refArray, refArrayUnder,
   type Deviation, type FixtureBatch, type FixtureModel,
 } from './fixtures.js';
 
@@ -29,27 +33,33 @@ function check(what: string, d: Deviation, report: string[]): void {
   assert.ok(d.ratio <= 1, `${what}: max |ours − ref| = ${d.maxAbs} exceeds ${d.threshold} (max |ref| ${d.maxRef})`);
 }
 
+/** Compares every array of EXPECTED_ARRAYS[batch]; a missing reference file throws in refArray. */
 async function runBatch(loaded: LoadedEsm, model: FixtureModel, batch: FixtureBatch, report: string[]): Promise<void> {
   const L = loaded.config.numLayers;
-  const tokens = refArray(model, batch, 'tokens') as HostArray;
+  const compared = new Set<string>();
+  const ref = (name: string): HostArray => {
+    compared.add(name);
+    return refArray(model, batch, name);
+  };
+  const tokens = ref('tokens');
   const inp = fixtureInputs(batch);
   const trunc = inp.truncation_seq_length ?? undefined;
   const tok = batchConvert(inp.sequences.map((sequence, i) => ({ label: inp.labels[i] as string, sequence })), trunc === undefined ? {} : { truncationSeqLength: trunc });
   assert.deepEqual(Array.from(tok.tokens.data as BigInt64Array), Array.from(tokens.data as BigInt64Array), 'tokenisation reproduces tokens.npy');
-  const withMaps = batch === 'main';
-  const out = noGrad(() => loaded.model.forward(Tensor.fromHost(tokens), { reprLayers: [0, 1, 2, 3], needAttentions: withMaps, returnContacts: withMaps }));
+  const withAttentions = expectsArray(batch, 'attentions');
+  const withContacts = expectsArray(batch, 'contacts');
+  const out = noGrad(() => loaded.model.forward(Tensor.fromHost(tokens), { reprLayers: [0, 1, 2, 3], needAttentions: withAttentions, returnContacts: withContacts }));
   const reps = [0, 1, 2, 3].map((l) => out.representations.get(l) as Tensor);
   await realize(out.logits, ...reps, ...out.attentions, ...(out.contacts === null ? [] : [out.contacts]));
   const tag = `${model} ${loaded.format} ${batch}`;
   const [, T] = tokens.shape as [number, number];
-  const refLogits = refArray(model, batch, 'logits') as HostArray;
-  check(`${tag} logits`, deviation((await out.logits.toArray()) as Float32Array, refLogits.data as Float32Array, nonPad(tokens, 33)), report);
+  check(`${tag} logits`, deviation((await out.logits.toArray()) as Float32Array, ref('logits').data as Float32Array, nonPad(tokens, 33)), report);
   for (let l = 0; l <= L; l++) {
-    const ref = refArray(model, batch, `repr_layer_${l}`);
-    if (ref !== undefined) check(`${tag} repr_layer_${l}`, deviation((await reps[l]!.toArray()) as Float32Array, ref.data as Float32Array, nonPad(tokens, 48)), report);
+    if (!expectsArray(batch, `repr_layer_${l}`)) continue;
+    check(`${tag} repr_layer_${l}`, deviation((await reps[l]!.toArray()) as Float32Array, ref(`repr_layer_${l}`).data as Float32Array, nonPad(tokens, 48)), report);
   }
-  const refAtt = refArray(model, batch, 'attentions');
-  if (refAtt !== undefined) {
+  if (withAttentions) {
+    const refAtt = ref('attentions');
     const ours = new Float32Array(refAtt.data.length);
     // (B, L, H, T, T) from per-layer (B, H, T, T)
     const [B, , H] = refAtt.shape as [number, number, number];
@@ -57,8 +67,8 @@ async function runBatch(loaded: LoadedEsm, model: FixtureModel, batch: FixtureBa
     for (let b = 0; b < B; b++) for (let l = 0; l < L; l++) ours.set((per[l] as Float32Array).subarray(b * H * T * T, (b + 1) * H * T * T), ((b * L + l) * H) * T * T);
     check(`${tag} attentions`, deviation(ours, refAtt.data as Float32Array), report);
   }
-  const refContacts = refArray(model, batch, 'contacts');
-  if (refContacts !== undefined) {
+  if (withContacts) {
+    const refContacts = ref('contacts');
     assert.ok(out.contacts !== null);
     const residues = inp.lengths_with_specials.map((n) => n - 2);
     check(`${tag} contacts`, deviation((await out.contacts.toArray()) as Float32Array, refContacts.data as Float32Array, contactBlockMask(refContacts.shape, residues)), report);
@@ -68,9 +78,9 @@ async function runBatch(loaded: LoadedEsm, model: FixtureModel, batch: FixtureBa
     assert.deepEqual(block.shape, [residues[1], residues[1]]);
   }
   for (let l = 0; l <= L; l++) {
-    const refMean = refArray(model, batch, `mean_repr_layer_${l}`);
-    const refBos = refArray(model, batch, `bos_repr_layer_${l}`);
-    if (refMean === undefined || refBos === undefined) continue;
+    if (!expectsArray(batch, `mean_repr_layer_${l}`) && !expectsArray(batch, `bos_repr_layer_${l}`)) continue;
+    const refMean = ref(`mean_repr_layer_${l}`);
+    const refBos = ref(`bos_repr_layer_${l}`);
     const rep = await reps[l]!.toHost();
     const B = refMean.shape[0] as number;
     const means = new Float32Array(refMean.data.length);
@@ -83,7 +93,33 @@ async function runBatch(loaded: LoadedEsm, model: FixtureModel, batch: FixtureBa
     check(`${tag} mean_repr_layer_${l}`, deviation(means, refMean.data as Float32Array), report);
     check(`${tag} bos_repr_layer_${l}`, deviation(bos, refBos.data as Float32Array), report);
   }
+  assert.deepEqual([...compared].sort(), [...EXPECTED_ARRAYS[batch]].sort(), `${tag}: every listed reference array is compared`);
 }
+
+test('the reference directories hold exactly the listed arrays, with the shapes manifest.json records', () => {
+  const manifest = JSON.parse(readFileSync(esmFixturePath('manifest.json'), 'utf8')) as { models: Record<string, { arrays: Record<string, { shape: number[] }> }> };
+  for (const model of MODELS) {
+    const listed = Object.keys(manifest.models[model]?.arrays ?? {});
+    for (const batch of BATCHES) {
+      const expected = EXPECTED_ARRAYS[batch].map((n) => `${n}.npy`).sort();
+      assert.deepEqual(readdirSync(esmFixturePath(model, batch)).filter((f) => f.endsWith('.npy')).sort(), expected, `${model}/${batch} files`);
+      assert.deepEqual(listed.filter((k) => k.startsWith(`${model}/${batch}/`)).map((k) => k.slice(model.length + batch.length + 2)).sort(), expected, `${model}/${batch} in manifest.json`);
+      for (const name of EXPECTED_ARRAYS[batch]) {
+        assert.deepEqual(refArray(model, batch, name).shape, manifest.models[model]?.arrays[`${model}/${batch}/${name}.npy`]?.shape, `${model}/${batch}/${name} shape`);
+      }
+    }
+  }
+});
+
+test('a missing reference file fails instead of skipping', () => {
+  assert.throws(() => refArray('esm2_t3_tiny', 'masked', 'contacts'), /not a reference array of the masked batch/);
+  const dir = mkdtempSync(join(tmpdir(), 'esm-ref-'));
+  try {
+    assert.throws(() => refArrayUnder(dir, 'esm2_t3_tiny', 'main', 'contacts'), /esm2_t3_tiny\/main\/contacts\.npy cannot be read/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 for (const model of MODELS) {
   for (const format of ['pt', 'hf'] as const) {
