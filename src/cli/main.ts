@@ -7,6 +7,7 @@ import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerExtract } from './extract.js';
 import { registerRank } from './rank.js';
+import { registerTrain } from './train.js';
 import { reportFatal } from './errors.js';
 
 /** The `protdistil` command line: one file per command under src/cli/. */
@@ -26,6 +27,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerEval(program);
   registerExtract(program);
   registerRank(program);
+  registerTrain(program);
   try {
     await program.parseAsync([...argv]);
     return 0;
