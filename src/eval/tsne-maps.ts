@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { configError } from '../errors.js';
 import { panelGrid } from '../report/charts.js';
 import { scatterChart } from '../report/scatter-chart.js';
 import { pooledEmbeddings, type Pooling } from './embedding-cache.js';
@@ -48,6 +49,8 @@ export async function tsneMaps(models: readonly NamedModel[], file: TaskFile, o:
   const all = file.rows.map((r) => r.label);
   const rows = stratifiedSubset(all, o.maxPoints, o.seed);
   const labels = rows.map((r) => all[r] as string);
+  // Refuse bad settings before any embedding work.
+  if (!(o.perplexity > 0 && o.perplexity < rows.length)) throw configError(`--perplexity must be > 0 and below the number of points (${rows.length}), got ${o.perplexity}`);
   const panels: TsnePanel[] = [];
   for (const m of models) {
     const e = await pooledEmbeddings({ loaded: m.loaded, layer: o.layer, sequences: file.rows, source: file.path, cacheDir: o.cacheDir, onProgress: (p) => o.onEmbed?.(m.name, p) });

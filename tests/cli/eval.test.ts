@@ -116,7 +116,7 @@ test('bad input gives one clear error line and a non-zero exit', () => {
     [['eval', 'probe', join(dir, 'none.pt'), '--train', train, '--valid', valid], /io error: model .*none\.pt not found/],
     [['eval', 'ngram', '--train', join(dir, 'missing.fasta'), '--fasta', join(dir, 'missing.fasta')], /io error: .*missing\.fasta/],
     [['eval', 'perplexity', pt, '--fasta', train, '--rule', 'half'], /--rule: unknown value 'half'/],
-    [['eval', 'tsne', pt, '--data', valid, '--perplexity', '50'], /--perplexity must be > 0 and below the number of points/],
+    [['eval', 'tsne', pt, '--data', valid, '--perplexity', '50', '--cache', join(dir, 'cache-tsne')], /--perplexity must be > 0 and below the number of points/],
     [['eval', 'report', join(dir, 'nothing.json')], /io error: .*nothing\.json: no such file/],
   ];
   for (const [args, pattern] of cases) {
@@ -126,4 +126,5 @@ test('bad input gives one clear error line and a non-zero exit', () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0] as string, pattern);
   }
+  assert.ok(!existsSync(join(dir, 'cache-tsne')), 'a refused t-SNE setting embeds nothing');
 });
