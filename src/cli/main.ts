@@ -4,6 +4,7 @@ import { parseIntFlag } from './flags.js';
 import { setConcurrentMarking } from '../runtime/gc-mode.js';
 import { configureRuntime } from '../runtime/program.js';
 import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
 import { registerExtract } from './extract.js';
 import { registerRank } from './rank.js';
 import { registerTrain } from './train.js';
@@ -24,6 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (o.threads !== undefined) configureRuntime({ threads: parseIntFlag('--threads', o.threads, 1, 1024) });
   });
   registerDemo(program);
+  registerEval(program);
   registerExtract(program);
   registerRank(program);
   registerTrain(program);
