@@ -29,6 +29,7 @@ interface PerplexityFlags {
   toksPerBatch: string;
   ngramTrain?: string;
   json?: string;
+  pseudo?: boolean;
 }
 
 /** Registers `eval perplexity`. */
@@ -44,6 +45,7 @@ export function registerEvalPerplexity(ev: Command): void {
     .option('--truncation-seq-length <n>', 'residues kept per sequence (as extract)', '1022')
     .option('--toks-per-batch <n>', 'padded tokens per batch', '4096')
     .option('--ngram-train <fasta>', 'also print the n-gram floors of --fasta counted on this training file')
+    .option('--pseudo', 'also pseudo-perplexity: every residue masked alone (one forward pass per residue; for small sets, e.g. with --limit)')
     .option('--json <file>', 'write the results as JSON')
     .action(async (specs: string[], o: PerplexityFlags) => {
       const rules = parseListFlag('--rule', o.rule, MASK_RULES);
@@ -56,6 +58,7 @@ export function registerEvalPerplexity(ev: Command): void {
         truncation: parseIntFlag('--truncation-seq-length', o.truncationSeqLength, 1),
         ...(o.limit === undefined ? {} : { limit: parseIntFlag('--limit', o.limit, 1) }),
         toksPerBatch: parseIntFlag('--toks-per-batch', o.toksPerBatch, 1),
+        pseudo: o.pseudo === true,
         onProgress: (what, d, t) => bars.update(what, `perplexity ${what}`, d, t),
       }).finally(() => bars.stop());
       const floors = o.ngramTrain === undefined ? [] : ((await ngramFloors(o.ngramTrain, [o.fasta])).files[0]?.scores ?? []);

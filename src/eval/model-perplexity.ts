@@ -1,5 +1,5 @@
 import { loadSequenceSet } from '../data/sequence-set.js';
-import { maskedPerplexity, modelLogits, scoredPositions, type MaskRule, type PerplexityResult } from './perplexity.js';
+import { maskedPerplexity, modelLogits, pseudoPerplexity, scoredPositions, type MaskRule, type PerplexityResult } from './perplexity.js';
 import { checkSameAlphabet, type NamedModel } from './probe-models.js';
 
 /**
@@ -24,6 +24,8 @@ export interface ModelsPerplexityOptions {
   readonly truncation?: number;
   readonly limit?: number;
   readonly toksPerBatch?: number;
+  /** Also pseudo-perplexity (every residue masked alone; L² tokens per sequence). */
+  readonly pseudo?: boolean;
   readonly onProgress?: (what: string, done: number, total: number) => void;
 }
 
@@ -44,6 +46,10 @@ export async function modelsPerplexity(models: readonly NamedModel[], fasta: str
         onProgress: (d, t) => o.onProgress?.(`${m.name} ${rule}`, d, t),
       });
       out.push({ ...r, model: m.name, file: fasta, seed: o.seed, masks: o.masks, truncation });
+    }
+    if (o.pseudo === true) {
+      const r = await pseudoPerplexity(logits, set, { truncation, ...(o.toksPerBatch === undefined ? {} : { toksPerBatch: o.toksPerBatch }), onProgress: (d, t) => o.onProgress?.(`${m.name} pseudo`, d, t) });
+      out.push({ ...r, model: m.name, file: fasta, seed: o.seed, masks: 1, truncation });
     }
   }
   return out;

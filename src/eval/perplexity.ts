@@ -114,7 +114,8 @@ export type LogitsFn = (tokens: HostArray<'int64'>) => Promise<HostArray>;
 
 /** Result of an evaluation. */
 export interface PerplexityResult {
-  readonly rule: MaskRule;
+  /** The masking rule, or `pseudo` for pseudo-perplexity. */
+  readonly rule: MaskRule | 'pseudo';
   readonly perplexity: number;
   /** Top-1 accuracy over the vocabulary at scored positions. */
   readonly accuracy: number;
@@ -151,32 +152,78 @@ export async function maskedPerplexity(logitsOf: LogitsFn, scored: readonly Scor
       throw shapeError('maskedPerplexity', `logits must be (${rows.length}, ${T}, V), got [${logits.shape.join(', ')}]`);
     }
     const V = logits.shape[2] as number;
-    const z = logits.data as Float32Array;
     rows.forEach((s, b) => {
       s.positions.forEach((p) => {
-        const o0 = (b * T + p + 1) * V;
-        let max = -Infinity;
-        let arg = 0;
-        for (let v = 0; v < V; v++) {
-          const x = z[o0 + v] as number;
-          if (x > max) {
-            max = x;
-            arg = v;
-          }
-        }
-        let sum = 0;
-        for (let v = 0; v < V; v++) sum += Math.exp((z[o0 + v] as number) - max);
-        const truth = s.ids[p] as number;
-        nll += max + Math.log(sum) - (z[o0 + truth] as number);
-        if (arg === truth) correct++;
+        const r = scorePosition(logits.data as Float32Array, (b * T + p + 1) * V, V, s.ids[p] as number);
+        nll += r.nll;
+        if (r.correct) correct++;
         count++;
       });
     });
     o.onProgress?.(done, scored.length);
   }
+  return result(rule, nll, correct, count, new Set(scored.map((s) => s.index)).size);
+}
+
+/** −log softmax(z)[truth] and whether truth is the argmax, for the V logits at `at`. */
+function scorePosition(z: Float32Array, at: number, V: number, truth: number): { nll: number; correct: boolean } {
+  let max = -Infinity;
+  let arg = 0;
+  for (let v = 0; v < V; v++) {
+    const x = z[at + v] as number;
+    if (x > max) {
+      max = x;
+      arg = v;
+    }
+  }
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += Math.exp((z[at + v] as number) - max);
+  return { nll: max + Math.log(sum) - (z[at + truth] as number), correct: arg === truth };
+}
+
+function result(rule: MaskRule | 'pseudo', nll: number, correct: number, count: number, sequences: number): PerplexityResult {
   if (count === 0) throw runtimeError('masked perplexity: no position was scored (sequences too short or too few)');
   if (!Number.isFinite(nll)) throw runtimeError(`masked perplexity: the model produced non-finite logits (${rule} rule)`);
-  return { rule, perplexity: Math.exp(nll / count), accuracy: correct / count, meanNll: nll / count, scored: count, sequences: new Set(scored.map((s) => s.index)).size };
+  return { rule, perplexity: Math.exp(nll / count), accuracy: correct / count, meanNll: nll / count, scored: count, sequences };
+}
+
+/**
+ * Pseudo-perplexity (Salazar et al. 2020, https://arxiv.org/abs/1910.14659): every standard residue
+ * is masked alone, one copy of the sequence per residue, and scored from all the others. Costs a
+ * forward pass per residue (L² tokens per sequence): for small sets.
+ */
+export async function pseudoPerplexity(logitsOf: LogitsFn, set: SequenceSet, o: { truncation?: number; toksPerBatch?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<PerplexityResult> {
+  const truncation = o.truncation ?? 1022;
+  const budget = o.toksPerBatch ?? 4096;
+  let nll = 0;
+  let correct = 0;
+  let count = 0;
+  for (let i = 0; i < set.ids.length; i++) {
+    const all = set.ids[i] as Uint8Array;
+    const ids = all.length > truncation ? all.subarray(0, truncation) : all;
+    const T = ids.length + 2;
+    const positions = [...ids.keys()].filter((p) => STANDARD.has(ids[p] as number));
+    const perBatch = Math.max(1, Math.floor(budget / T));
+    for (let at = 0; at < positions.length; at += perBatch) {
+      const chunk = positions.slice(at, at + perBatch);
+      const tokens = new BigInt64Array(chunk.length * T);
+      chunk.forEach((p, b) => {
+        tokens[b * T] = BigInt(SPECIAL_IDS.cls);
+        ids.forEach((id, j) => (tokens[b * T + 1 + j] = BigInt(j === p ? SPECIAL_IDS.mask : id)));
+        tokens[b * T + T - 1] = BigInt(SPECIAL_IDS.eos);
+      });
+      const logits = await logitsOf(hostArray('int64', [chunk.length, T], tokens));
+      const V = logits.shape[2] as number;
+      chunk.forEach((p, b) => {
+        const r = scorePosition(logits.data as Float32Array, (b * T + p + 1) * V, V, ids[p] as number);
+        nll += r.nll;
+        if (r.correct) correct++;
+        count++;
+      });
+    }
+    o.onProgress?.(i + 1, set.ids.length);
+  }
+  return result('pseudo', nll, correct, count, set.ids.length);
 }
 
 /** A logits function over a model's current weights (one ONNX Runtime session for every shape). */

@@ -95,3 +95,33 @@ test('a model that copies its input scores far better under 80/10/10 than under 
   assert.equal(pure.accuracy, 0);
   assert.equal(bert.scored, pure.scored);
 });
+
+test('pseudo-perplexity masks each standard residue alone and scores it from the rest', async () => {
+  const seen: string[] = [];
+  // A model that puts probability 1/2 on the true residue of the masked position and spreads
+  // the rest: its pseudo-perplexity is computed by hand below.
+  const oracle: LogitsFn = async (tokens) => {
+    const [B, T] = tokens.shape as [number, number];
+    const z = new Float32Array(B * T * 33);
+    for (let b = 0; b < B; b++) {
+      const row = [...tokens.data.subarray(b * T, (b + 1) * T)].map(Number);
+      seen.push(row.map((x) => (x === SPECIAL_IDS.mask ? '#' : '.')).join(''));
+      const p = row.indexOf(SPECIAL_IDS.mask);
+      assert.equal(row.filter((x) => x === SPECIAL_IDS.mask).length, 1, 'exactly one residue masked per row');
+      const seqIndex = set.ids.findIndex((ids) => ids.length === T - 2 && ids.every((v, j) => j === p - 1 || v === row[j + 1]));
+      const truth = set.ids[seqIndex]![p - 1]!;
+      // logit ln(32) on the truth, 0 on the 32 others: p(truth) = 32 / 64 = 1/2.
+      z[(b * T + p) * 33 + truth] = Math.log(32);
+    }
+    return hostArray('float32', [B, T, 33], z);
+  };
+  const { pseudoPerplexity } = await import('../../src/eval/perplexity.js');
+  const small: SequenceSet = { ...set, ids: set.ids.slice(-2) };
+  const r = await pseudoPerplexity(oracle, small, { toksPerBatch: 64 });
+  const standard = small.ids.reduce((n, ids) => n + [...ids].filter((v) => v >= 4 && v <= 23).length, 0);
+  assert.equal(r.scored, standard, 'every standard residue once (X, B, Z skipped)');
+  assert.equal(r.rule, 'pseudo');
+  assert.ok(Math.abs(r.perplexity - 2) < 1e-5, `pseudo-perplexity ${r.perplexity}`);
+  assert.equal(r.accuracy, 1);
+  assert.equal(new Set(seen).size, seen.length, 'no position is scored twice');
+});
