@@ -6,6 +6,7 @@ import { configureRuntime } from '../runtime/program.js';
 import { registerDemo } from './demo.js';
 import { registerExtract } from './extract.js';
 import { registerRank } from './rank.js';
+import { registerTrain } from './train.js';
 import { reportFatal } from './errors.js';
 
 /** The `protdistil` command line: one file per command under src/cli/. */
@@ -24,6 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerDemo(program);
   registerExtract(program);
   registerRank(program);
+  registerTrain(program);
   try {
     await program.parseAsync([...argv]);
     return 0;

@@ -19,7 +19,12 @@ import { writeZip, type ZipInput } from './zip-writer.js';
  * What `writePt` stores: a tensor, text, or a dict of such values (nested dicts allowed; keys are
  * strings or integers, e.g. fair-esm's layer indices), saved as an OrderedDict in the given order.
  */
-export type PtValue = HostArray | string | ReadonlyMap<string | number, PtValue>;
+export type PtValue = HostArray | string | number | boolean | null | PtNamespace | ReadonlyMap<string | number, PtValue>;
+
+/** An `argparse.Namespace` (fair-esm stores its model arguments as one): plain attributes. */
+export interface PtNamespace {
+  readonly namespace: Readonly<Record<string, string | number | boolean | null>>;
+}
 /** A value for `writePt`: a `PtValue` or a plain record of tensors (a state dict). */
 export type PtWritable = PtValue | Readonly<Record<string, HostArray>>;
 
@@ -58,7 +63,7 @@ export function encodePtPickle(value: PtWritable): { pickle: Uint8Array; tensors
   const w = new PickleWriter().proto();
   const tensors: HostArray[] = [];
   if (isHostArray(value)) writeTensor(w, value, tensors, 'the tensor');
-  else if (typeof value === 'string' || value instanceof Map) writeValue(w, value, tensors, 'the value', 'the value');
+  else if (typeof value !== 'object' || value === null || value instanceof Map || isNamespace(value)) writeValue(w, value, tensors, 'the value', 'the value');
   else writeDict(w, Object.entries(value), tensors);
   return { pickle: w.finish(), tensors };
 }
@@ -66,9 +71,16 @@ export function encodePtPickle(value: PtWritable): { pickle: Uint8Array; tensors
 /** `asTensor` / `asValue`: how errors name `v` if it is a tensor / anything else. */
 function writeValue(w: PickleWriter, v: unknown, tensors: HostArray[], asTensor: string, asValue: string): void {
   if (typeof v === 'string') w.string(v);
+  else if (typeof v === 'boolean') w.bool(v);
+  else if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) w.int(v);
+    else if (Number.isFinite(v)) w.float(v);
+    else throw checkpointError(`writePt: ${asValue} is ${v}, which has no place in a checkpoint`);
+  } else if (v === null) w.none();
+  else if (isNamespace(v)) writeNamespace(w, v);
   else if (isHostArray(v)) writeTensor(w, v, tensors, asTensor);
   else if (v instanceof Map) writeDict(w, [...(v as ReadonlyMap<string | number, unknown>)], tensors);
-  else throw checkpointError(`writePt: ${asValue} is not a tensor, a string or a dict`);
+  else throw checkpointError(`writePt: ${asValue} is not a tensor, number, boolean, string, namespace or dict`);
 }
 
 function writeDict(w: PickleWriter, items: readonly (readonly [string | number, unknown])[], tensors: HostArray[]): void {
@@ -84,6 +96,26 @@ function writeDict(w: PickleWriter, items: readonly (readonly [string | number, 
     writeValue(w, v, tensors, `tensor ${name}`, `value of ${name}`);
   }
   w.setItems();
+}
+
+/** `argparse.Namespace()` followed by BUILD with its attribute dict, as pickle writes it. */
+function writeNamespace(w: PickleWriter, ns: PtNamespace): void {
+  w.global('argparse', 'Namespace').emptyTuple().reduce();
+  w.emptyDict();
+  const items = Object.entries(ns.namespace);
+  if (items.length > 0) {
+    w.mark();
+    for (const [k, v] of items) {
+      w.string(k);
+      writeValue(w, v, [], `attribute '${k}'`, `attribute '${k}'`);
+    }
+    w.setItems();
+  }
+  w.build();
+}
+
+function isNamespace(v: unknown): v is PtNamespace {
+  return typeof v === 'object' && v !== null && 'namespace' in v && typeof v.namespace === 'object' && v.namespace !== null;
 }
 
 function writeTensor(w: PickleWriter, t: HostArray, tensors: HostArray[], what: string): void {

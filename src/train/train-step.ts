@@ -91,6 +91,14 @@ export class TrainStep {
     return this.t;
   }
 
+  /**
+   * Counts a step whose update was skipped (non-finite loss with `onNonFinite: 'skip'`), so the
+   * schedule moves on as the data stream does; parameters and optimizer state stay as they were.
+   */
+  skipStep(): void {
+    this.t++;
+  }
+
   /** Named optimizer state (for checkpoints): `<param>.<slot>` -> data. */
   optimizerState(): Map<string, HostArray> {
     const out = new Map<string, HostArray>();

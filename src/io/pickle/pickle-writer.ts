@@ -1,7 +1,7 @@
 /**
  * A minimal protocol-2 pickle emitter (opcodes as in CPython's Lib/pickletools.py): exactly the
- * opcodes a `torch.save` state dict needs — globals, tuples, ints, strings, bools, REDUCE, MARK,
- * SETITEMS and persistent ids. No memo is written; pickles without one are valid.
+ * opcodes a `torch.save` state dict needs — globals, tuples, ints, floats, strings, bools, None,
+ * dicts, REDUCE, BUILD, MARK, SETITEMS and persistent ids. No memo is written; pickles without one are valid.
  */
 export class PickleWriter {
   private readonly chunks: Uint8Array[] = [];
@@ -90,6 +90,30 @@ export class PickleWriter {
   /** BINPERSID: the value on top is a persistent id. */
   persistentId(): this {
     return this.op(0x51);
+  }
+
+  /** EMPTY_DICT. */
+  emptyDict(): this {
+    return this.op(0x7d);
+  }
+
+  /** BUILD: set the state on top as the attributes of the object below it. */
+  build(): this {
+    return this.op(0x62);
+  }
+
+  /** BINFLOAT: a float64, big-endian. */
+  float(v: number): this {
+    const b = new Uint8Array(9);
+    b[0] = 0x47;
+    new DataView(b.buffer).setFloat64(1, v, false);
+    this.chunks.push(b);
+    return this;
+  }
+
+  /** NONE. */
+  none(): this {
+    return this.op(0x4e);
   }
 
   /** SETITEMS: add the key/value pairs since the last MARK to the dict below it. */

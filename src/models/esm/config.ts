@@ -55,6 +55,16 @@ export const STUDENT_SMALL = esm2(8, 128, 2, false);
 export const STUDENT_MEDIUM = esm2(10, 256, 4, false);
 export const STUDENT_LARGE = esm2(28, 384, 6, false);
 
+/**
+ * ESM-1b-style students of the distillation study (learned positions with 1026 rows, embedding
+ * LayerNorm, FFN = 2 × dim, no token-dropout rescale): `student-s`, `student-m`, `student-l`.
+ */
+const esm1bStudent = (numLayers: number, embedDim: number, attentionHeads: number): EsmConfig =>
+  parseEsmConfig({ arch: 'esm1b', numLayers, embedDim, attentionHeads, ffnDim: 2 * embedDim, tokenDropout: false, maxPositions: 1024, embLayerNormBefore: true });
+export const STUDENT_S = esm1bStudent(8, 128, 2);
+export const STUDENT_M = esm1bStudent(10, 256, 4);
+export const STUDENT_L = esm1bStudent(28, 384, 6);
+
 /** Presets by name (CLI and configs refer to these). */
 export const ESM_PRESETS: Readonly<Record<string, EsmConfig>> = Object.freeze({
   esm2_t6_8M: ESM2_T6_8M,
@@ -63,6 +73,11 @@ export const ESM_PRESETS: Readonly<Record<string, EsmConfig>> = Object.freeze({
   esm2_t33_650M: ESM2_T33_650M,
   esm2_t36_3B: ESM2_T36_3B,
   esm1b_t33_650M: ESM1B_T33_650M,
+  'student-s': STUDENT_S,
+  'student-m': STUDENT_M,
+  'student-l': STUDENT_L,
+  'esm2-8m': ESM2_T6_8M,
+  'esm2-35m': ESM2_T12_35M,
   small: STUDENT_SMALL,
   medium: STUDENT_MEDIUM,
   large: STUDENT_LARGE,

@@ -29,6 +29,8 @@ export class Esm1b extends Module {
   readonly contactHead: ContactPredictionHead | null;
   /** Upper-triangular ones (maxPositions, maxPositions): a row of flags times it is its running sum. */
   private prefixSumTable: Tensor | null = null;
+  /** (V, 1): 1 for every token but `<mask>`. */
+  private maskRowKeep: Tensor | null = null;
 
   constructor(readonly config: EsmConfig, rng: Rng, opts: EsmModelOptions = {}) {
     super();
@@ -51,15 +53,32 @@ export class Esm1b extends Module {
       throw shapeError('Esm1b.forward', `${t} tokens exceed the ${cfg.maxPositions} learned positions (truncate sequences to ${cfg.maxPositions - 2} residues)`);
     }
     const keep = pad.logicalNot().cast('float32'); // (B, T)
-    let x = this.embedTokens.forward(tokens); // (B, T) -> (B, T, E)
+    const table = this.tokenTable(); // (V, E), `<mask>` row zero
+    let x = table.gather(tokens, 0); // (B, T) -> (B, T, E)
     if (cfg.tokenDropout) x = tokenDropoutRescale(x, tokens, pad, cfg.maskIdx);
     x = x.add(this.embedPositions.forward(this.positions(keep))); // (B, T, E) + (B, T, E)
     if (this.embLayerNormBefore !== null) x = this.embLayerNormBefore.forward(x);
     x = x.mul(keep.unsqueeze(-1));
     return runTrunk(
-      { config: cfg, layers: this.layers, embLayerNormAfter: this.embLayerNormAfter, lmHead: this.lmHead, contactHead: this.contactHead, decoder: this.embedTokens.weight },
+      { config: cfg, layers: this.layers, embLayerNormAfter: this.embLayerNormAfter, lmHead: this.lmHead, contactHead: this.contactHead, decoder: table },
       x, tokens, pad, opts, false,
     );
+  }
+
+  /**
+   * The token table with its `<mask>` row multiplied by zero. fair-esm's ESM-1b loader zeroes that
+   * row (spec §5); reading the table through this product keeps it zero in training too (its
+   * gradient is zero, so neither Adam nor weight decay moves a zero row), so a trained ESM-1b model
+   * saved and loaded again computes exactly what it computed in training. On loaded checkpoints the
+   * row is already zero and the product changes nothing.
+   */
+  private tokenTable(): Tensor {
+    if (this.maskRowKeep === null) {
+      const keep = new Float32Array(this.config.vocabSize).fill(1);
+      keep[this.config.maskIdx] = 0;
+      this.maskRowKeep = Tensor.from(keep, [this.config.vocabSize, 1]);
+    }
+    return this.embedTokens.weight.mul(this.maskRowKeep); // (V, E) * (V, 1)
   }
 
   /** Accepted for symmetry with ESM-2: learned positions need nothing beyond the 1024-token limit. */
