@@ -37,7 +37,7 @@ export interface ProjectionFit {
   readonly moments: InputMoments;
   readonly basis: OutputBasis;
   /**
-   * relError[r] (r = 0 … K): squared output error of the best rank-r map over the calibration
+   * relError[r] (r = 0 … min(in, out)): squared output error of the best rank-r map over the calibration
    * tokens, as a fraction of the outputs' total energy Σ‖y‖² (mean included); relError[0] = 1.
    */
   readonly relError: Float64Array;
@@ -55,9 +55,10 @@ export async function fitProjection(path: string, layer: Linear, moments: InputM
   for (const v of yMean) meanEnergy += v * v;
   const centred = basis.energies.reduce((a, v) => a + v, 0);
   const total = centred + moments.rows * meanEnergy;
-  const relError = new Float64Array(k + 1);
+  const maxRank = Math.min(teacher.inFeatures, teacher.outFeatures);
+  const relError = new Float64Array(maxRank + 1);
   let rest = centred;
-  for (let r = 0; r <= k; r++) {
+  for (let r = 0; r <= maxRank; r++) {
     relError[r] = total > 0 ? Math.max(rest, 0) / total : 0;
     rest -= basis.energies[r] ?? 0;
   }
