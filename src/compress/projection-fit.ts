@@ -1,4 +1,4 @@
-import { configError } from '../errors.js';
+import { configError, dataError } from '../errors.js';
 import { engineMatmul, f32Matrix } from '../linalg/engine.js';
 import type { Linear } from '../nn/linear.js';
 import { LowRankLinear, lowRankParameters, rankSavesParameters, type LowRankFactors } from '../nn/low-rank-linear.js';
@@ -48,6 +48,7 @@ export interface ProjectionFit {
 /** Fits `layer` (its current dense weights) on `moments`, with K basis vectors, scoring ranks on `sample` (m, D). */
 export async function fitProjection(path: string, layer: Linear, moments: InputMoments, k: number, sample: Float32Array): Promise<ProjectionFit> {
   const teacher = fromLinear(layer);
+  if (!teacher.weight.every(Number.isFinite) || !teacher.bias.every(Number.isFinite)) throw dataError(`${path}: the weights hold non-finite values; nothing to compress`);
   if (moments.dim !== teacher.inFeatures) throw configError(`${path}: input statistics have ${moments.dim} features, the layer expects ${teacher.inFeatures}`);
   const basis = await outputBasis(teacher, moments, k, 'exact');
   const yMean = outputMean(teacher, moments.mean);
