@@ -19,6 +19,7 @@ export { grad, backward, gradientMap } from './autograd/grad.js';
 export { noGrad, gradEnabled } from './autograd/mode.js';
 export { Module, Parameter } from './nn/module.js';
 export { Linear } from './nn/linear.js';
+export { swapModules, swapToLowRank, lowRankPaths } from './nn/swap.js';
 export { LayerNorm } from './nn/layer-norm.js';
 export { Embedding } from './nn/embedding.js';
 export { saveModule, loadModule } from './nn/serialization.js';
@@ -59,3 +60,5 @@ export { inputStats, outputBasis, closedFormFactors } from './rank/closed-form.j
 export { symmetricEigen } from './linalg/symmetric-eigen.js';
 export { randomizedSvd } from './linalg/randomized-svd.js';
 export { truncatedSvd } from './linalg/truncated-svd.js';
+export { compressEsm, type CompressOptions, type CompressResult } from './compress/compress.js';
+export { readTokenSet } from './compress/calibration-set.js';

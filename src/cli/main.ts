@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { parseIntFlag } from './flags.js';
 import { setConcurrentMarking } from '../runtime/gc-mode.js';
 import { configureRuntime } from '../runtime/program.js';
+import { registerCompress } from './compress.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerExtract } from './extract.js';
@@ -29,6 +30,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerExtract(program);
   registerRank(program);
   registerTrain(program);
+  registerCompress(program);
   try {
     await program.parseAsync([...argv]);
     return 0;

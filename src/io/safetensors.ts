@@ -275,3 +275,18 @@ export function safetensorsLayout(
   padded.set(text);
   return { header: padded, order: list };
 }
+
+/** A whole safetensors file in memory, laid out as `writeSafetensors` writes it (for batch writes with `writeFilesAtomic`). */
+export function safetensorsBytes(tensors: ReadonlyMap<string, HostArray>, metadata?: Readonly<Record<string, string>>): Uint8Array {
+  const { header, order } = safetensorsLayout(tensors, metadata);
+  const parts = order.map(([, a]) => littleEndianBytes(a));
+  const out = new Uint8Array(8 + header.length + parts.reduce((s, p) => s + p.length, 0));
+  new DataView(out.buffer).setBigUint64(0, BigInt(header.length), true);
+  out.set(header, 8);
+  let at = 8 + header.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

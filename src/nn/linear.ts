@@ -1,6 +1,9 @@
+import { f32Matrix } from '../linalg/engine.js';
+import { truncatedSvd, type SvdMethod } from '../linalg/truncated-svd.js';
 import { hostArray } from '../tensor/host-array.js';
 import type { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkRank, LowRankLinear, svdFactors } from './low-rank-linear.js';
 import { Module, Parameter } from './module.js';
 
 /** Options of a Linear layer. */
@@ -26,5 +29,17 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     const y = x.matmul(this.weight.mT); // (…, in) @ (in, out) -> (…, out)
     return this.bias === null ? y : y.add(this.bias);
+  }
+
+  /**
+   * The rank-r truncated-SVD factorisation of this layer (data-free, Eckart–Young optimal for the
+   * weights; compress/ and rank/closed-form.ts give the data-aware factors). 1 ≤ rank < min(in, out).
+   */
+  async toLowRank(rank: number, options: { method?: SvdMethod; rng?: Rng } = {}): Promise<LowRankLinear> {
+    checkRank(rank, this.inFeatures, this.outFeatures);
+    const w = f32Matrix(this.outFeatures, this.inFeatures, this.weight.node.realized as Float32Array);
+    const svd = await truncatedSvd(w, { rank, method: options.method ?? 'gram', ...(options.rng === undefined ? {} : { rng: options.rng }) });
+    const bias = this.bias === null ? new Float32Array(this.outFeatures) : (this.bias.node.realized as Float32Array);
+    return LowRankLinear.fromFactors(svdFactors(svd, rank, bias));
   }
 }

@@ -27,16 +27,20 @@ import { lowRankFactors, type LowRankFactors } from './low-rank-linear.js';
  * second order), or for very wide layers from a randomized SVD of Y_c.
  */
 
-/** Training-input statistics shared by every teacher. */
-export interface InputStats {
+/** What the exact method reads of the inputs: their count, mean and centred second moment. */
+export interface SecondMoments {
   readonly rows: number;
   readonly dim: number;
   /** Column means x̄ (float64). */
   readonly mean: Float64Array;
+  /** X_cᵀX_c (dim, dim) in float32 (exact symmetric). */
+  readonly gram: F32Matrix;
+}
+
+/** Training-input statistics shared by every teacher (the randomized method also reads the centred inputs). */
+export interface InputStats extends SecondMoments {
   /** The centred inputs X_c (rows, dim), float32. */
   readonly centred: F32Matrix;
-  /** X_cᵀX_c (dim, dim) in float32 (exact symmetric), computed on the engine. */
-  readonly gram: F32Matrix;
 }
 
 /** Centres the training inputs and forms their Gram matrix. */
@@ -64,7 +68,7 @@ export interface OutputBasis {
 }
 
 /** Computes V_K for a teacher (K ≤ out). */
-export async function outputBasis(teacher: DenseLayer, stats: InputStats, k: number, method: 'exact' | 'randomized', rng?: Rng): Promise<OutputBasis> {
+export async function outputBasis(teacher: DenseLayer, stats: SecondMoments | InputStats, k: number, method: 'exact' | 'randomized', rng?: Rng): Promise<OutputBasis> {
   const out = teacher.outFeatures;
   if (!Number.isInteger(k) || k < 1 || k > out) throw configError(`closed form: basis size must be in [1, ${out}], got ${k}`);
   if (stats.dim !== teacher.inFeatures) throw configError(`closed form: inputs have ${stats.dim} features, the teacher expects ${teacher.inFeatures}`);
@@ -79,6 +83,7 @@ export async function outputBasis(teacher: DenseLayer, stats: InputStats, k: num
     energies = eig.values.map((v) => Math.max(v, 0));
   } else {
     if (rng === undefined) throw configError('closed form: the randomized method needs an rng');
+    if (!('centred' in stats)) throw configError('closed form: the randomized method needs the centred inputs, not only their second moments');
     const yc = await engineMatmul(stats.centred, w, { transB: true }); // (n, in) @ (in, out) -> (n, out)
     const svd = await randomizedSvd(yc, { rank: Math.min(k, yc.rows, yc.cols), rng });
     vectors = svd.v;

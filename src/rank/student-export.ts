@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { FileEntry } from '../io/atomic-write.js';
 import { toJsonText } from '../io/atomic-write.js';
-import { littleEndianBytes } from '../io/raw-dtype.js';
-import { safetensorsLayout } from '../io/safetensors.js';
+import { safetensorsBytes } from '../io/safetensors.js';
 import { hostArray, type HostArray } from '../tensor/host-array.js';
 import type { LowRankFactors } from './low-rank-linear.js';
 import { lowRankOnnx, ONNX_INPUT, ONNX_OUTPUT } from './onnx-export.js';
@@ -40,18 +39,5 @@ export function studentFiles(dir: string, f: LowRankFactors, info: Readonly<Reco
   ];
 }
 
-/** A whole safetensors file in memory (small tensors only). */
-export function safetensorsBytes(tensors: ReadonlyMap<string, HostArray>, metadata?: Readonly<Record<string, string>>): Uint8Array {
-  const { header, order } = safetensorsLayout(tensors, metadata);
-  const parts = order.map(([, a]) => littleEndianBytes(a));
-  const total = 8 + header.length + parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(total);
-  new DataView(out.buffer).setBigUint64(0, BigInt(header.length), true);
-  out.set(header, 8);
-  let at = 8 + header.length;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** Kept importable from here for existing callers. */
+export { safetensorsBytes } from '../io/safetensors.js';

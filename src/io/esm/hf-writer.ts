@@ -5,8 +5,9 @@ import { checkpointError } from '../../errors.js';
 import { usesEmbLayerNormBefore, type EsmConfig } from '../../models/esm/config.js';
 import type { EsmModel } from '../../models/esm/model.js';
 import { hostArray, type HostArray } from '../../tensor/host-array.js';
-import { toJsonText, writeFileAtomic } from '../atomic-write.js';
-import { writeSafetensors } from '../safetensors.js';
+import { toJsonText, writeFileAtomic, type FileEntry } from '../atomic-write.js';
+import { safetensorsBytes, writeSafetensors } from '../safetensors.js';
+import { LOW_RANK_FIELD, lowRankField } from './low-rank-config.js';
 import { fairEsmToHfName, fairInvFreqName, toFairEsmName } from './names.js';
 
 /**
@@ -17,7 +18,7 @@ import { fairEsmToHfName, fairInvFreqName, toFairEsmName } from './names.js';
 export function writeHfEsm(model: EsmModel, dir: string): void {
   mkdirSync(dir, { recursive: true });
   writeSafetensors(join(dir, 'model.safetensors'), hfStateDict(model), { format: 'pt' });
-  writeFileAtomic(join(dir, 'config.json'), toJsonText(hfConfig(model.config), 'config.json'));
+  writeFileAtomic(join(dir, 'config.json'), toJsonText(hfModelConfig(model), 'config.json'));
   writeFileAtomic(join(dir, 'vocab.txt'), vocabTxt());
 }
 
@@ -34,6 +35,24 @@ export function hfStateDict(model: EsmModel): Map<string, HostArray> {
     model.layers.forEach((l, i) => put(fairInvFreqName(i), hostArray('float32', [l.selfAttn.invFreq.length], l.selfAttn.invFreq)));
   }
   return out;
+}
+
+/** `config.json` of a model: its config's fields, plus the low-rank projections when it has any (low-rank-config.ts). */
+export function hfModelConfig(model: EsmModel): Record<string, unknown> {
+  const lowRank = lowRankField(model);
+  return { ...hfConfig(model.config), ...(lowRank === null ? {} : { [LOW_RANK_FIELD]: lowRank }) };
+}
+
+/**
+ * The files of `writeHfEsm` as entries for one atomic batch write (`writeFilesAtomic`), with the
+ * weights serialised in memory.
+ */
+export function hfEsmFiles(model: EsmModel, dir: string): FileEntry[] {
+  return [
+    { path: join(dir, 'model.safetensors'), data: safetensorsBytes(hfStateDict(model), { format: 'pt' }) },
+    { path: join(dir, 'config.json'), data: toJsonText(hfModelConfig(model), 'config.json') },
+    { path: join(dir, 'vocab.txt'), data: vocabTxt() },
+  ];
 }
 
 /** `config.json` for a model config, with the fields real ESM files carry. */

@@ -7,6 +7,7 @@ import { createEsmModel, NoInit } from '../../models/esm/model.js';
 import { describePt, isHostArray, readPt } from '../pt-reader.js';
 import { SafetensorsReader } from '../safetensors.js';
 import { assignEsmWeights, zeroMaskEmbedding, type OfferedTensor } from './assign.js';
+import { applyLowRankField, LOW_RANK_FIELD } from './low-rank-config.js';
 import type { LoadedEsm } from './loaded.js';
 import { HF_IGNORED, HF_ROTARY_UNUSED, HF_TIED_DECODER, hfToFairEsmName } from './names.js';
 
@@ -16,7 +17,8 @@ import { HF_IGNORED, HF_ROTARY_UNUSED, HF_TIED_DECODER, hfToFairEsmName } from '
  * `pytorch_model.bin`). F16/BF16/F64 weights are converted to float32; `position_ids`, and the
  * unused position table of rotary models, are ignored; a missing `lm_head.decoder.weight` falls
  * back to the word embeddings it is tied to; a missing rotary `inv_freq` takes the nominal
- * frequencies, as transformers does.
+ * frequencies, as transformers does. Projections factored by `protdistil compress` are listed in
+ * config.json's `protdistil_low_rank` field (low-rank-config.ts) and loaded as such, strictly.
  */
 
 const FILE_DTYPES_FLOAT = new Set(['F16', 'BF16', 'F32', 'F64']);
@@ -44,14 +46,20 @@ const HfConfigSchema = z
 
 /** Reads `config.json` of a Hugging Face ESM directory into an ESM config. */
 export function readHfEsmConfig(dir: string): EsmConfig {
+  return parseHfEsmConfig(readConfigJson(dir), join(dir, 'config.json'));
+}
+
+function readConfigJson(dir: string): unknown {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw checkpointError(`${dir}: no config.json; a Hugging Face ESM directory holds config.json and model.safetensors`);
-  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw checkpointError(`${path}: not valid JSON: ${(e as Error).message}`, e);
   }
+}
+
+function parseHfEsmConfig(raw: unknown, path: string): EsmConfig {
   const r = HfConfigSchema.safeParse(raw);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -77,7 +85,8 @@ export function readHfEsmConfig(dir: string): EsmConfig {
 
 /** Loads a Hugging Face ESM directory. */
 export function loadHfEsm(dir: string): LoadedEsm {
-  const config = readHfEsmConfig(dir);
+  const raw = readConfigJson(dir);
+  const config = parseHfEsmConfig(raw, join(dir, 'config.json'));
   const sources = openWeights(dir);
   try {
     const offered: OfferedTensor[] = [];
@@ -91,9 +100,11 @@ export function loadHfEsm(dir: string): LoadedEsm {
     }
     const hasContactHead = offered.some((t) => t.name.startsWith('contact_head.'));
     const model = createEsmModel(config, new NoInit(), { contactHead: hasContactHead });
+    const factored = applyLowRankField(model, (raw as Record<string, unknown>)[LOW_RANK_FIELD], join(dir, 'config.json'));
     assignEsmWeights(model, offered, { path: dir, requireTiedDecoder: false, requireInvFreq: false });
     if (config.arch === 'esm1b') zeroMaskEmbedding(model);
     const notes: string[] = [];
+    if (factored > 0) notes.push(`${factored} projection(s) are stored as low-rank factors (${LOW_RANK_FIELD} in config.json; written by protdistil compress)`);
     if (!hasContactHead) notes.push('no contact regression weights (esm.contact_head.regression.*): contact prediction is unavailable');
     if (config.arch === 'esm1b' && !usesEmbLayerNormBefore(config)) notes.push('config.json has emb_layer_norm_before false');
     if (!offered.some((t) => t.fileKey === HF_TIED_DECODER)) notes.push('lm_head.decoder.weight absent: the LM decoder uses the tied word embeddings');

@@ -75,23 +75,27 @@ export function upgradeEsm1bArg(name: string): string {
   return at >= 0 ? name.slice(at + 'encoder_'.length) : name;
 }
 
-/** Hugging Face `EsmForMaskedLM` <-> fair-esm key patterns; `{i}` is a layer index (HF `convert_esm.py`). */
+/**
+ * Hugging Face `EsmForMaskedLM` <-> fair-esm key patterns; `{i}` is a layer index (HF `convert_esm.py`).
+ * `{p}` is `weight` or `bias`; `{P}` marks a projection, which may also be factored by
+ * `protdistil compress` into `a.weight`, `b.weight` and `b.bias` (see low-rank-config.ts).
+ */
 const HF_PATTERNS: readonly (readonly [hf: string, fairEsm: string])[] = [
   ['esm.embeddings.word_embeddings.weight', 'embed_tokens.weight'],
   ['esm.embeddings.position_embeddings.weight', 'embed_positions.weight'],
   ['esm.embeddings.layer_norm.{p}', 'emb_layer_norm_before.{p}'],
-  ['esm.encoder.layer.{i}.attention.self.query.{p}', 'layers.{i}.self_attn.q_proj.{p}'],
-  ['esm.encoder.layer.{i}.attention.self.key.{p}', 'layers.{i}.self_attn.k_proj.{p}'],
-  ['esm.encoder.layer.{i}.attention.self.value.{p}', 'layers.{i}.self_attn.v_proj.{p}'],
+  ['esm.encoder.layer.{i}.attention.self.query.{P}', 'layers.{i}.self_attn.q_proj.{P}'],
+  ['esm.encoder.layer.{i}.attention.self.key.{P}', 'layers.{i}.self_attn.k_proj.{P}'],
+  ['esm.encoder.layer.{i}.attention.self.value.{P}', 'layers.{i}.self_attn.v_proj.{P}'],
   ['esm.encoder.layer.{i}.attention.self.rotary_embeddings.inv_freq', 'layers.{i}.self_attn.rot_emb.inv_freq'],
-  ['esm.encoder.layer.{i}.attention.output.dense.{p}', 'layers.{i}.self_attn.out_proj.{p}'],
+  ['esm.encoder.layer.{i}.attention.output.dense.{P}', 'layers.{i}.self_attn.out_proj.{P}'],
   ['esm.encoder.layer.{i}.attention.LayerNorm.{p}', 'layers.{i}.self_attn_layer_norm.{p}'],
-  ['esm.encoder.layer.{i}.intermediate.dense.{p}', 'layers.{i}.fc1.{p}'],
-  ['esm.encoder.layer.{i}.output.dense.{p}', 'layers.{i}.fc2.{p}'],
+  ['esm.encoder.layer.{i}.intermediate.dense.{P}', 'layers.{i}.fc1.{P}'],
+  ['esm.encoder.layer.{i}.output.dense.{P}', 'layers.{i}.fc2.{P}'],
   ['esm.encoder.layer.{i}.LayerNorm.{p}', 'layers.{i}.final_layer_norm.{p}'],
   ['esm.encoder.emb_layer_norm_after.{p}', 'emb_layer_norm_after.{p}'],
   ['esm.contact_head.regression.{p}', 'contact_head.regression.{p}'],
-  ['lm_head.dense.{p}', 'lm_head.dense.{p}'],
+  ['lm_head.dense.{P}', 'lm_head.dense.{P}'],
   ['lm_head.layer_norm.{p}', 'lm_head.layer_norm.{p}'],
   ['lm_head.decoder.weight', 'lm_head.weight'],
   ['lm_head.bias', 'lm_head.bias'],
@@ -108,8 +112,12 @@ interface Rule {
 }
 
 function compile(from: string, to: string): Rule {
-  const src = from.replace(/\./g, '\\.').replace('{i}', '(?<i>\\d+)').replace('{p}', '(?<p>weight|bias)');
-  return { from: new RegExp(`^${src}$`), to };
+  const src = from
+    .replace(/\./g, '\\.')
+    .replace('{i}', '(?<i>\\d+)')
+    .replace('{p}', '(?<p>weight|bias)')
+    .replace('{P}', '(?<p>weight|bias|a\\.weight|b\\.weight|b\\.bias)');
+  return { from: new RegExp(`^${src}$`), to: to.replace('{P}', '{p}') };
 }
 
 const HF_TO_FAIR = HF_PATTERNS.map(([hf, fair]) => compile(hf, fair));

@@ -3,6 +3,7 @@ import { scaledDotProductAttention } from '../../nn/functional/attention.js';
 import { applyRotary, rotaryInvFreq, rotaryTables } from '../../nn/functional/rotary.js';
 import { LayerNorm } from '../../nn/layer-norm.js';
 import { Linear } from '../../nn/linear.js';
+import type { Projection } from '../../nn/low-rank-linear.js';
 import { Module, Parameter } from '../../nn/module.js';
 import { shapeError } from '../../errors.js';
 import { hostArray } from '../../tensor/host-array.js';
@@ -17,12 +18,15 @@ import type { EsmConfig } from './config.js';
  * Dims: B batch, T tokens, E embed, H heads, Dh = E/H, F ffn, V vocab.
  */
 
-/** Self-attention with q/k/v/out projections (all with bias), optionally rotary (ESM-2). */
+/**
+ * Self-attention with q/k/v/out projections (all with bias), optionally rotary (ESM-2). Each
+ * projection is a Linear, or a LowRankLinear after compression (nn/swap.ts).
+ */
 export class EsmSelfAttention extends Module {
-  readonly qProj: Linear;
-  readonly kProj: Linear;
-  readonly vProj: Linear;
-  readonly outProj: Linear;
+  readonly qProj: Projection;
+  readonly kProj: Projection;
+  readonly vProj: Projection;
+  readonly outProj: Projection;
   /** The rotary inverse frequencies (a buffer: released checkpoints store float16-rounded values). */
   invFreq: Float32Array;
   /**
@@ -90,8 +94,8 @@ export class EsmLayer extends Module {
   readonly selfAttnLayerNorm: LayerNorm;
   readonly selfAttn: EsmSelfAttention;
   readonly finalLayerNorm: LayerNorm;
-  readonly fc1: Linear;
-  readonly fc2: Linear;
+  readonly fc1: Projection;
+  readonly fc2: Projection;
 
   constructor(cfg: EsmConfig, rng: Rng) {
     super();
@@ -112,7 +116,7 @@ export class EsmLayer extends Module {
 
 /** LM head (RoBERTa style): dense -> GELU -> LayerNorm -> tied decoder + bias. */
 export class EsmLmHead extends Module {
-  readonly dense: Linear;
+  readonly dense: Projection;
   readonly layerNorm: LayerNorm;
   readonly bias: Parameter;
 

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { compressEsm } from '../../src/compress/compress.js';
+import { projectionSites } from '../../src/compress/sequential.js';
+import { parseEsmConfig } from '../../src/models/esm/config.js';
+import { createEsmModel } from '../../src/models/esm/model.js';
+import type { Linear } from '../../src/nn/linear.js';
+import { LowRankLinear } from '../../src/nn/low-rank-linear.js';
+import { fromLinear } from '../../src/rank/low-rank-linear.js';
+import { Rng } from '../../src/tensor/random.js';
+import { loadEsm } from '../../src/io/esm/load.js';
+import { checkpointPaths } from '../models/esm/fixtures.js';
+import { alternatingLeastSquares, objective } from '../rank/helpers.js';
+import { logitsOf, projectionInputs, randomTokenSet, tempDir } from './helpers.js';
+
+const { dir, cleanup } = tempDir();
+after(cleanup);
+
+describe('compressEsm', () => {
+  it('at full rank reproduces the original model to float tolerance', async () => {
+    const original = loadEsm(checkpointPaths('esm2_t3_tiny').hf).model;
+    const model = loadEsm(checkpointPaths('esm2_t3_tiny').hf).model;
+    const set = await randomTokenSet(dir, 12, 5);
+    const r = await compressEsm(model, set, { policy: { kind: 'rank', rank: 48 }, allowFullRank: true });
+    assert.equal(r.projections.filter((p) => p.rank === 48).length, 19, 'every projection factored at rank 48');
+    assert.ok(model.layers.every((l) => l.fc1 instanceof LowRankLinear && l.fc2 instanceof LowRankLinear));
+    // Fresh sequences, not the calibration ones: an exact refactorisation holds for every input.
+    const test = await randomTokenSet(dir, 6, 99);
+    const a = await logitsOf(original, test);
+    const b = await logitsOf(model, test);
+    let maxRef = 0;
+    let maxErr = 0;
+    a.forEach((x, i) => x.forEach((v, j) => {
+      maxRef = Math.max(maxRef, Math.abs(v));
+      maxErr = Math.max(maxErr, Math.abs(v - ((b[i] as Float32Array)[j] as number)));
+    }));
+    assert.ok(maxErr <= 1e-4 * Math.max(1, maxRef), `logits differ by ${maxErr} (max |logit| ${maxRef})`);
+  });
+
+  it('fits each projection to the brute-force optimum for the inputs the compressed model feeds it (sequential)', async () => {
+    const cfg = parseEsmConfig({ arch: 'esm2', numLayers: 2, embedDim: 8, attentionHeads: 2, ffnDim: 32, tokenDropout: false });
+    const original = createEsmModel(cfg, new Rng(3));
+    const model = createEsmModel(cfg, new Rng(3));
+    const set = await randomTokenSet(dir, 8, 11);
+    const r = await compressEsm(model, set, { policy: { kind: 'rank', rank: 3 } });
+    assert.equal(r.calibrationTokens, set.tokens);
+    const paths = projectionSites(model).flatMap((s) => s.members);
+    assert.equal(paths.length, 13);
+    // In the final model each projection's input depends only on projections before it, all
+    // compressed: exactly the inputs sequential calibration fitted it to.
+    const inputs = await projectionInputs(model, set, paths);
+    const dense = new Map(original.namedModules());
+    const compressed = new Map(model.namedModules());
+    for (const path of paths) {
+      const lr = compressed.get(path);
+      assert.ok(lr instanceof LowRankLinear, `${path} is factored`);
+      const x = inputs.get(path)!;
+      assert.equal(x.rows, set.tokens);
+      const teacher = fromLinear(dense.get(path) as Linear);
+      const got = objective(teacher, lr.factors(), x);
+      const best = alternatingLeastSquares(teacher, x, 3, 1).value;
+      assert.ok(Math.abs(got - best) <= 2e-4 * best, `${path}: closed form ${got} vs brute-force optimum ${best}`);
+      const report = r.projections.find((p) => p.path === path)!;
+      assert.equal(report.rank, 3);
+      assert.equal(report.paramsAfter, 3 * (teacher.inFeatures + teacher.outFeatures) + teacher.outFeatures);
+    }
+  });
+});
