@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readTokenSet } from '../compress/calibration-set.js';
 import { compressEsm } from '../compress/compress.js';
+import { distillCompressed, type CompressDistillResult } from '../compress/distill.js';
 import { perplexityPair, representationAgreement, safetensorsSize, throughput } from '../compress/evaluate.js';
 import type { RankPolicy } from '../compress/rank-policy.js';
 import { renderCompressPng, reportJson, reportMarkdown, REPORT_JSON, REPORT_MD, REPORT_PNG, type CompressReport } from '../compress/report.js';
@@ -39,6 +40,12 @@ interface CompressFlags {
   speedShapes: string;
   speedRepeats: string;
   seed: string;
+  distillSteps?: string;
+  distillLr: string;
+  distillLambda: string;
+  distillTemperature: string;
+  distillBatchSize: string;
+  distillCrop: string;
 }
 
 /** Registers `compress`. */
@@ -61,7 +68,13 @@ export function registerCompress(program: Command): void {
     .option('--valid-max-tokens <n>', 'tokens of --valid used for representation agreement', '50000')
     .option('--speed-shapes <list>', "forward throughput batch shapes, BxT comma-separated ('none' to skip)", '1x256,16x256')
     .option('--speed-repeats <n>', 'timed forward runs per shape and model (median)', '5')
-    .option('--seed <n>', 'seed of the perplexity mask draws and the throughput tokens', '0')
+    .option('--seed <n>', 'seed of the perplexity mask draws, the throughput tokens and the distillation data', '0')
+    .option('--distill-steps <n>', "after compression, distil the original into the compressed model for n steps with train's loss on the calibration sequences")
+    .option('--distill-lr <x>', 'distillation peak learning rate (AdamW, linear warm-up and decay)', '1e-4')
+    .option('--distill-lambda <x>', 'distillation: weight of the KL term (1 - lambda on the masked-LM loss)', '0.5')
+    .option('--distill-temperature <T>', 'distillation temperature', '1')
+    .option('--distill-batch-size <n>', 'distillation sequences per batch', '16')
+    .option('--distill-crop <n>', 'distillation: residues per sequence (random window)', '256')
     .action(async (modelPath: string, o: CompressFlags) => {
       const t0 = performance.now();
       if (o.fasta === undefined) throw configError('compress needs --fasta CALIB.fasta (calibration sequences)');
@@ -100,6 +113,25 @@ export function registerCompress(program: Command): void {
       });
       (bar as Progress | null)?.stop();
 
+      let distill: CompressDistillResult | null = null;
+      if (o.distillSteps !== undefined) {
+        const steps = parseIntFlag('--distill-steps', o.distillSteps, 1);
+        const lambda = parseFloatFlag('--distill-lambda', o.distillLambda, -Infinity);
+        if (!(lambda >= 0 && lambda <= 1)) throw configError(`--distill-lambda must lie in [0, 1], got '${o.distillLambda}'`);
+        const dbar = progressBar('distill ', steps, 'loss {loss}');
+        distill = await distillCompressed(work, original.model, await loadSequenceSet(o.fasta), {
+          steps,
+          lr: parseFloatFlag('--distill-lr', o.distillLr, 0),
+          lambda,
+          temperature: parseFloatFlag('--distill-temperature', o.distillTemperature, 0),
+          batchSize: parseIntFlag('--distill-batch-size', o.distillBatchSize, 1),
+          crop: parseIntFlag('--distill-crop', o.distillCrop, 1),
+          seed,
+          onStep: (k, loss) => dbar.update(k, { loss: loss.toFixed(4) }),
+        }).finally(() => dbar.stop());
+        process.stderr.write(`distilled ${distill.steps} steps: loss ${distill.firstLoss.toFixed(4)} -> ${distill.lastLoss.toFixed(4)}\n`);
+      }
+
       process.stderr.write('measuring: representation agreement, perplexity, throughput\n');
       const agreementSet = o.valid === undefined ? calib : await readTokenSet(o.valid, { maxTokens: validMaxTokens, truncationSeqLength: truncation, toksPerBatch });
       const agreement = { ...(await representationAgreement(original.model, work, agreementSet)), set: o.valid === undefined ? `calibration set ${o.fasta}` : o.valid };
@@ -120,6 +152,7 @@ export function registerCompress(program: Command): void {
         agreement,
         perplexity,
         throughput: speed,
+        distill,
         threads: runtimeOptions().threads,
         seconds: (performance.now() - t0) / 1000,
       };

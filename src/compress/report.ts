@@ -5,6 +5,7 @@ import { groupedBarChart, lineChart, panelGrid } from '../report/charts.js';
 import { markdownTable, type TableCell } from '../report/markdown-table.js';
 import { renderVegaLite, svgToPng } from '../report/render.js';
 import type { CompressResult, ProjectionReport } from './compress.js';
+import type { CompressDistillResult } from './distill.js';
 import type { Agreement, Throughput } from './evaluate.js';
 import type { RankPolicy } from './rank-policy.js';
 
@@ -28,6 +29,8 @@ export interface CompressReport {
   readonly agreement: Agreement & { readonly set: string };
   readonly perplexity: { readonly set: string; readonly before: PerplexityResult; readonly after: PerplexityResult } | null;
   readonly throughput: readonly Throughput[];
+  /** The optional distillation after compression (`--distill-steps`). */
+  readonly distill: CompressDistillResult | null;
   readonly threads: number;
   readonly seconds: number;
 }
@@ -53,6 +56,7 @@ export function reportJson(r: CompressReport): Record<string, unknown> {
     model: r.model,
     calibration: { fasta: r.calibration.fasta, max_tokens: r.calibration.maxTokens, tokens: r.result.calibrationTokens, sequences: r.result.calibrationSequences, sample_rows: r.result.sampleRows },
     rank_selection: { ...r.result.policy, method: methodNote(r.result.policy) },
+    distillation: r.distill === null ? null : { steps: r.distill.steps, lambda: r.distill.lambda, temperature: r.distill.temperature, lr: r.distill.lr, first_loss: r.distill.firstLoss, last_loss: r.distill.lastLoss },
     projections: p.map((x) => ({
       name: x.path,
       hf_name: hfModuleName(x.path),
@@ -99,6 +103,7 @@ export function reportMarkdown(r: CompressReport): string {
     ['projection parameters', count(pb), count(pa), `${((100 * pa) / pb).toFixed(1)}%`],
     ['model.safetensors', mb(r.fileBytes.before), mb(r.fileBytes.after), `${((100 * r.fileBytes.after) / r.fileBytes.before).toFixed(1)}%`],
   ];
+  if (r.distill !== null) rows.push([`distillation loss (${r.distill.steps} steps, λ ${r.distill.lambda}, T ${r.distill.temperature}, lr ${r.distill.lr})`, r.distill.firstLoss, r.distill.lastLoss, '']);
   if (r.perplexity !== null) rows.push([`masked perplexity (pure, ${r.perplexity.set})`, r.perplexity.before.perplexity, r.perplexity.after.perplexity, '']);
   for (const t of r.throughput) rows.push([`forward tokens/s, batch ${t.batch} x ${t.length}`, Math.round(t.beforeTokensPerSecond), Math.round(t.afterTokensPerSecond), `${t.speedup.toFixed(2)}x`]);
   const proj: TableCell[][] = p.map((x) => [x.path, `${x.outFeatures} x ${x.inFeatures}`, x.rank === null ? 'dense' : x.rank, count(x.paramsBefore), count(x.paramsAfter), x.cosine, x.relError]);

@@ -36,6 +36,18 @@ test('compress writes a model that extract loads, its ONNX file and the reports'
   assert.match(ex.stdout, /extracted 12 sequence\(s\)/);
 });
 
+test('compress --distill-steps distils the original into the compressed model with train\'s loss', () => {
+  const out = join(dir, 'distilled');
+  const r = run(['compress', pt, '--fasta', calib, '--out', out, '--rank', '4', '--speed-shapes', 'none', '--distill-steps', '30', '--distill-lambda', '1', '--distill-lr', '3e-3', '--distill-batch-size', '6', '--distill-crop', '64']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /distilled 30 steps: loss [\d.]+ -> [\d.]+/);
+  const rep = JSON.parse(readFileSync(join(out, 'compress_report.json'), 'utf8')) as { distillation: { steps: number; lambda: number; first_loss: number; last_loss: number } };
+  assert.equal(rep.distillation.steps, 30);
+  assert.equal(rep.distillation.lambda, 1);
+  // Pure KD towards a fixed teacher on 12 sequences: the KL to the original falls.
+  assert.ok(rep.distillation.last_loss < rep.distillation.first_loss, `${rep.distillation.first_loss} -> ${rep.distillation.last_loss}`);
+});
+
 test('bad input: one error line, non-zero exit, no output directory', () => {
   const nanDir = join(dir, 'nan-model');
   const m = loadEsm(pt).model;
