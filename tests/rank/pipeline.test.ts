@@ -37,15 +37,15 @@ describe('Distil-Rank pipeline on tiny synthetic data', () => {
   it('runs all three teachers and orders the methods as theory says', async () => {
     first = await runDistilRank(tiny());
     assert.equal(first.data.realData, false);
-    assert.deepEqual(first.teachers.map((t) => t.kind), ['random', 'task-trained', 'spectral']);
+    assert.deepEqual(first.teachers.map((t) => t.id), ['random', 'task-trained', 'spectral']);
     for (const t of first.teachers) {
       assert.equal(t.rank, 6);
       assert.equal(t.rankSource, 'flag');
       // On the training rows the closed form is the optimum: nothing rank-6 does better.
-      assert.ok(t.closedForm.train.mse <= t.student.train.mse * (1 + 1e-5), `${t.kind}: closed form ${t.closedForm.train.mse} vs student ${t.student.train.mse}`);
-      assert.ok(t.closedForm.train.mse <= t.svd.train.mse * (1 + 1e-5), `${t.kind}: closed form vs SVD`);
+      assert.ok(t.closedForm.train.mse <= t.student.train.mse * (1 + 1e-5), `${t.id}: closed form ${t.closedForm.train.mse} vs student ${t.student.train.mse}`);
+      assert.ok(t.closedForm.train.mse <= t.svd.train.mse * (1 + 1e-5), `${t.id}: closed form vs SVD`);
       // Distillation starts from the SVD and improves on it.
-      assert.ok(t.student.val.mse < t.svd.val.mse, `${t.kind}: student ${t.student.val.mse} vs SVD ${t.svd.val.mse}`);
+      assert.ok(t.student.val.mse < t.svd.val.mse, `${t.id}: student ${t.student.val.mse} vs SVD ${t.svd.val.mse}`);
       assert.equal(t.student.history.loss.length, 40);
       assert.equal(t.svd.spectrum.length, 48, 'full weight spectrum');
       assert.equal(t.paramsStudent, 6 * (48 + 48) + 48);
