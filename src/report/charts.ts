@@ -100,14 +100,16 @@ export function lineChart(options: LineChartOptions): TopLevelSpec {
   const { title, xTitle, yTitle, series, logY = false, points = false } = options;
   uniqueNames('lineChart', 'series', series.map((s) => s.name));
   const styled = series.some((s) => s.style !== undefined);
-  const values: { series: string; color: string; style: string; x: number; y: number }[] = [];
+  const grouped = series.some((s) => s.color !== undefined);
+  const values: { series: string; color?: string; style?: string; x: number; y: number }[] = [];
   for (const s of series) {
     if (s.x.length !== s.y.length) {
       throw dataError(`lineChart: series "${s.name}" has ${s.x.length} x values but ${s.y.length} y values`);
     }
     for (const [i, x] of s.x.entries()) {
       const y = s.y[i] as number;
-      if (drawable(x, false) && drawable(y, logY)) values.push({ series: s.name, color: s.color ?? s.name, style: s.style ?? '', x, y });
+      if (!drawable(x, false) || !drawable(y, logY)) continue;
+      values.push({ series: s.name, ...(grouped ? { color: s.color ?? s.name } : {}), ...(styled ? { style: s.style ?? '' } : {}), x, y });
     }
   }
   const distinct = (xs: readonly string[]): string[] => [...new Set(xs)];
@@ -120,13 +122,13 @@ export function lineChart(options: LineChartOptions): TopLevelSpec {
       x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
       y: { field: 'y', type: 'quantitative', title: yTitle, scale: logY ? { type: 'log' } : { zero: false } },
       color: {
-        field: 'color',
+        field: grouped ? 'color' : 'series',
         type: 'nominal',
         scale: { domain: distinct(series.map((s) => s.color ?? s.name)) },
         legend: { title: null },
       },
       // One line per series even when two share a colour and a style.
-      detail: { field: 'series', type: 'nominal' },
+      ...(grouped || styled ? { detail: { field: 'series', type: 'nominal' as const } } : {}),
       ...(styled
         ? {
             strokeDash: { field: 'style', type: 'nominal', scale: { domain: styles, range: DASHES.slice(0, styles.length).map((d) => [...d]) }, legend: { title: null } },
@@ -278,8 +280,9 @@ function asPanel(spec: TopLevelSpec): PanelSpec {
 
 /** The whole powers of ten around positive values: [10^⌊log10 min⌋, 10^⌈log10 max⌉] (a decade at least). */
 function decades(vs: readonly number[]): [number, number] {
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...vs)));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...vs)));
+  // Parsed from text so that a decade is the exact double (10 ** -5 is not 1e-5).
+  const lo = Number(`1e${Math.floor(Math.log10(Math.min(...vs)))}`);
+  const hi = Number(`1e${Math.ceil(Math.log10(Math.max(...vs)))}`);
   return [lo, hi > lo ? hi : lo * 10];
 }
 
