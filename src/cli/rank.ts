@@ -82,7 +82,7 @@ export function registerRank(program: Command): void {
   const defaults = parseRankConfig({});
   const cmd = program
     .command('rank')
-    .description('Distil-Rank: compress a dense layer over PLM embeddings to rank r (weight SVD, exact closed form, distillation); report fidelity, speed, compression')
+    .description('Distil-Rank: compress dense layers over PLM embeddings (your trained layers via --layer, or built-in teachers) to rank r by weight SVD, the exact closed form and distillation; report fidelity, speed, compression')
     .option('--config <file>', 'JSON file with run settings (config keys in camelCase); flags override it')
     .option(
       '--layer <file>',

@@ -1,4 +1,4 @@
-import { dataError } from '../errors.js';
+import { configError, dataError } from '../errors.js';
 import { f32Matrix } from '../linalg/engine.js';
 import { truncatedSvd, type SpectralSvd } from '../linalg/truncated-svd.js';
 import { runtimeOptions } from '../runtime/program.js';
@@ -169,7 +169,7 @@ export async function runDistilRank(config: RankConfig, hooks: RankHooks = {}): 
 function readLayers(config: RankConfig): LayerFile[] {
   const paths = [...config.layers, ...(config.layersDir === undefined ? [] : layerFilesIn(config.layersDir))];
   const key = config.layerKey === undefined ? {} : { key: config.layerKey };
-  if (paths.length === 0 && config.layerKey !== undefined) throw dataError('--layer-key names a tensor prefix inside layer files, but no --layer or --layers-dir was given');
+  if (paths.length === 0 && config.layerKey !== undefined) throw configError('--layer-key names a tensor prefix inside layer files, but no --layer or --layers-dir was given');
   const layers = paths.map((p) => readLayerFile(p, { ...key, flag: '--layer' }));
   const reserved = new Map<string, string>(TEACHER_KINDS.flatMap((k) => [[k, `the built-in teacher '${k}'`], [EXPERIMENT_NAMES[k].toLowerCase(), `the built-in teacher '${k}'`]] as [string, string][]));
   for (const l of layers) {
