@@ -58,7 +58,9 @@ async function trainBench(): Promise<void> {
   const rows: (string | number)[][] = [];
   for (const [name, B, T] of presets) {
     const rng = new Rng(0);
-    const model = new Esm2(esmPreset(name), rng.fork());
+    const config = esmPreset(name);
+    const model = new Esm2(config, rng.fork());
+    initEmbedding(model, config.paddingIdx, rng.fork());
     const step = new TrainStep({
       params: model.namedParameters(),
       optimizer: adamw({ weightDecay: 0.01 }),
@@ -95,6 +97,14 @@ async function trainBench(): Promise<void> {
   }
   console.log(`\ntraining step: forward + (1-λ)CE + λT²KL + backward + AdamW (threads ${threads}, median of ${steps})`);
   console.log(table(['preset', 'batch', 'params', 'ours ms', 'ours tok/s', 'torch ms', 'torch tok/s', 'ratio', 'compile ms', 'first step ms', 'ours peak RSS MB', 'torch peak RSS MB', 'loss'], rows));
+}
+
+/** Student embedding init N(0, 0.02²) with a zero padding row, as the PyTorch peer (train_step.py) and student training use (N(0, 1) gave step-0 losses of 30-58). */
+function initEmbedding(model: Esm2, paddingIdx: number, rng: Rng): void {
+  const e = model.embedTokens;
+  const w = rng.normalArray(e.num * e.dim).map((v) => 0.02 * v);
+  w.fill(0, paddingIdx * e.dim, (paddingIdx + 1) * e.dim);
+  e.weight.assign(w);
 }
 
 async function overheadBench(): Promise<void> {

@@ -57,6 +57,7 @@ export { runDistilRank } from './rank/pipeline.js';
 export { parseRankConfig, type RankConfig } from './rank/config.js';
 export { LowRankLinear, toLowRank, lowRankForward, type LowRankFactors } from './rank/low-rank-linear.js';
 export { inputStats, outputBasis, closedFormFactors } from './rank/closed-form.js';
+export { readLayerFile, type LayerFile } from './rank/layer-file.js';
 export { symmetricEigen } from './linalg/symmetric-eigen.js';
 export { randomizedSvd } from './linalg/randomized-svd.js';
 export { truncatedSvd } from './linalg/truncated-svd.js';

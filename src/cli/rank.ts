@@ -1,10 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { configError, ioError } from '../errors.js';
 import { toJsonText, writeFilesAtomic, type FileEntry } from '../io/atomic-write.js';
 import { runtimeOptions } from '../runtime/program.js';
 import { parseRankConfig, SOLVERS, SYNTHETIC_KINDS, TEACHER_KINDS, type RankConfig } from '../rank/config.js';
+import { DEFAULT_TRAIN_FILE, DEFAULT_VAL_FILE, defaultEmbeddingFiles } from '../rank/embeddings.js';
 import { runDistilRank, type RankRunResult } from '../rank/pipeline.js';
 import { comparisonConsole, markdownReport, renderReport, teacherConsole } from '../rank/report.js';
 import { studentFiles } from '../rank/student-export.js';
@@ -14,12 +15,15 @@ import { existingIn, replaceNote, toBeReplaced, writtenList } from './overwrite.
 import { progressBar } from './progress.js';
 
 /**
- * `protdistil rank`: Distil-Rank. Compresses a dense projection over protein-LM embeddings
- * (Linear(D, D) teachers of three kinds) to rank r by weight-space truncated SVD, by the exact
- * data-aware closed form and by distillation, and reports fidelity, speed and compression. Every
- * flag maps to one key of the run config (src/rank/config.ts); `--config FILE` supplies the same
- * keys as JSON, flags win. Results are written to --out only when the whole run succeeded; a
- * rerun replaces the files of an earlier one and says so (see overwrite.ts).
+ * `protdistil rank`: Distil-Rank. Compresses dense layers over protein-LM embeddings — the user's
+ * own trained layers of any shape (`--layer`), and/or built-in Linear(D, D) teachers of three kinds
+ * — to rank r by weight-space truncated SVD, by the exact data-aware closed form and by
+ * distillation, and reports fidelity, speed and compression. Every flag maps to one key of the run
+ * config (src/rank/config.ts); `--config FILE` supplies the same keys as JSON, flags win. Without
+ * data flags, `embeddings_train.pt` and `embeddings_val.pt` in the working directory are used when
+ * both exist (as the original benchmark does), else synthetic data. Results are written to --out
+ * only when the whole run succeeded; a rerun replaces the files of an earlier one and says so
+ * (see overwrite.ts).
  */
 
 type Parse = (flag: string, v: string) => unknown;
@@ -32,6 +36,7 @@ const nonNegative: Parse = (flag, v) => {
   return x;
 };
 const str: Parse = (_flag, v) => v;
+const teacherList: Parse = (flag, v) => (v.trim() === 'none' ? [] : parseListFlag(flag, v, TEACHER_KINDS));
 const ints: Parse = (flag, v) => (v.trim() === '' || v === 'none' ? [] : v.split(',').map((s) => parseIntFlag(flag, s.trim(), 1)));
 const oneOf = (allowed: readonly string[]): Parse => (flag, v) => {
   if (!allowed.includes(v)) throw configError(`${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
@@ -57,7 +62,9 @@ const FLAGS: readonly (readonly [flag: string, key: keyof RankConfig, value: str
   ['--cosine-weight', 'cosineWeight', 'x', 'weight of (1 - cosine) in the distillation loss', nonNegative],
   ['--schedule', 'schedule', 'name', 'learning-rate schedule: constant | cosine', oneOf(['constant', 'cosine'])],
   ['--init', 'init', 'name', 'student initialisation: svd | closed-form', oneOf(['svd', 'closed-form'])],
-  ['--teachers', 'teachers', 'list', `comma-separated teachers: ${TEACHER_KINDS.join(',')}`, (f, v) => parseListFlag(f, v, TEACHER_KINDS)],
+  ['--layers-dir', 'layersDir', 'dir', 'compress every layer file in this directory (as --layer)', str],
+  ['--layer-key', 'layerKey', 'prefix', "the layer's prefix inside a module's state dict (e.g. 'head.dense' reads head.dense.weight, head.dense.bias)", str],
+  ['--teachers', 'teachers', 'list', `built-in teachers, comma-separated: ${TEACHER_KINDS.join(',')} or 'none' (default: all, or none with --layer)`, teacherList],
   ['--teacher-steps', 'teacherSteps', 'n', 'task-trained teacher: Adam steps', int()],
   ['--teacher-lr', 'teacherLr', 'x', 'task-trained teacher: learning rate', num(0)],
   ['--teacher-batch-size', 'teacherBatchSize', 'n', 'task-trained teacher: batch size', int()],
@@ -77,15 +84,27 @@ export function registerRank(program: Command): void {
   const defaults = parseRankConfig({});
   const cmd = program
     .command('rank')
-    .description('Distil-Rank: compress a dense layer over PLM embeddings to rank r (weight SVD, exact closed form, distillation); report fidelity, speed, compression')
-    .option('--config <file>', 'JSON file with run settings (config keys in camelCase); flags override it');
+    .description('Distil-Rank: compress dense layers over PLM embeddings (your trained layers via --layer, or built-in teachers) to rank r by weight SVD, the exact closed form and distillation; report fidelity, speed, compression')
+    .option('--config <file>', 'JSON file with run settings (config keys in camelCase); flags override it')
+    .option(
+      '--layer <file>',
+      'a trained dense layer to compress (repeatable): torch.save(linear.state_dict()) .pt ({weight: [out, in], bias: [out]}), .safetensors, .npz or .npy; named by its file stem',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    );
   for (const [flag, key, value, help] of FLAGS) {
     const d = defaults[key];
     const shown = d === undefined ? '' : ` (default: ${Array.isArray(d) ? d.join(',') : String(d)})`;
     cmd.option(`${flag} <${value}>`, `${help}${shown}`);
   }
   cmd.action(async (o: Record<string, string | undefined>) => {
-    const config = parseRankConfig(rawConfig(o));
+    const raw = rawConfig(o);
+    const found = raw.train === undefined && !Object.keys(raw).some((k) => k.startsWith('synthetic')) ? defaultEmbeddingFiles(process.cwd()) : null;
+    if (found !== null) {
+      raw.train = relative(process.cwd(), found.train);
+      raw.val = relative(process.cwd(), found.val);
+      process.stderr.write(`found ${DEFAULT_TRAIN_FILE} and ${DEFAULT_VAL_FILE} in the working directory: real-data mode on them (--train/--val choose other files, --synthetic ignores them)\n`);
+    }
+    const config = parseRankConfig(raw);
     checkOutputDir(config.out, '--out');
     if (config.saveStudent !== undefined) checkOutputDir(config.saveStudent, '--save-student');
     const earlier = existingIn(config.out, [SUMMARY_FILE, DETAILS_FILE, REPORT_PNG, REPORT_SVG, REPORT_MD]);
@@ -130,6 +149,8 @@ function rawConfig(o: Record<string, string | undefined>): Record<string, unknow
     const v = o[camel(flag)];
     if (v !== undefined) raw[key] = parse(flag, v);
   }
+  const layers = (o as Record<string, unknown>).layer as string[] | undefined;
+  if (layers !== undefined) raw.layers = [...(Array.isArray(raw.layers) ? (raw.layers as string[]) : []), ...layers];
   return raw;
 }
 
@@ -162,8 +183,8 @@ export async function outputFiles(result: RankRunResult): Promise<FileEntry[]> {
   if (save !== undefined) {
     for (const t of result.teachers) {
       const s = teacherSummary(t);
-      files.push(...studentFiles(join(save, t.kind), t.student.factors, {
-        teacher: t.kind,
+      files.push(...studentFiles(join(save, t.id), t.student.factors, {
+        teacher: t.id,
         method: 'distilled',
         student_init: t.student.init,
         data: result.data.realData ? 'real' : 'synthetic',

@@ -11,6 +11,9 @@ import { configError } from '../errors.js';
 export const TEACHER_KINDS = ['random', 'task-trained', 'spectral'] as const;
 export type TeacherKind = (typeof TEACHER_KINDS)[number];
 
+/** The original benchmark's experiment names of the built-in teachers (keys of `experiments` in the summary). */
+export const EXPERIMENT_NAMES: Readonly<Record<TeacherKind, string>> = Object.freeze({ random: 'Random', 'task-trained': 'Task-Trained', spectral: 'Spectral' });
+
 /** Synthetic input generators (see synthetic.ts). */
 export const SYNTHETIC_KINDS = ['plm-like', 'seed'] as const;
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
@@ -48,7 +51,14 @@ export const RankConfigSchema = z
     schedule: z.enum(['constant', 'cosine']).default('cosine'),
     /** Student initialisation: truncated SVD of the teacher weight, or the data-aware closed form. */
     init: z.enum(['svd', 'closed-form']).default('svd'),
-    teachers: z.array(z.enum(TEACHER_KINDS)).min(1).default([...TEACHER_KINDS]),
+    /** Built-in teachers; default all three, or none when trained layers are given (`layers`, `layersDir`). */
+    teachers: z.array(z.enum(TEACHER_KINDS)).optional(),
+    /** The user's trained dense layers (.pt state dict, .safetensors, .npz, .npy); each is compressed like a teacher. */
+    layers: z.array(z.string().min(1)).default([]),
+    /** A directory whose layer files are all compressed (sorted by name, after `layers`). */
+    layersDir: z.string().min(1).optional(),
+    /** State-dict prefix of the layer inside each file (`head.dense` reads `head.dense.weight`, `head.dense.bias`). */
+    layerKey: z.string().min(1).optional(),
     teacherSteps: positiveInt.default(500),
     teacherLr: z.number().positive().default(1e-3),
     teacherBatchSize: positiveInt.default(64),
@@ -64,11 +74,21 @@ export const RankConfigSchema = z
   })
   .strict()
   .refine((c) => c.val === undefined || c.train !== undefined, { message: 'val needs train (a validation file alone has nothing to train on)', path: ['val'] })
-  .refine((c) => new Set(c.teachers).size === c.teachers.length, { message: 'teachers must not repeat', path: ['teachers'] })
+  .refine((c) => c.teachers === undefined || new Set(c.teachers).size === c.teachers.length, { message: 'teachers must not repeat', path: ['teachers'] })
+  .refine((c) => c.teachers === undefined || c.teachers.length > 0 || c.layers.length > 0 || c.layersDir !== undefined, {
+    message: 'nothing to compress: no built-in teachers and no layer files',
+    path: ['teachers'],
+  })
+  .refine((c) => new Set(c.layers).size === c.layers.length, { message: 'layer files must not repeat', path: ['layers'] })
   .refine((c) => c.latencyBatches.includes(32), { message: 'latencyBatches must include 32 (the batch the speedup is reported at)', path: ['latencyBatches'] });
 
 /** A validated run configuration. */
 export type RankConfig = Readonly<z.infer<typeof RankConfigSchema>>;
+
+/** The built-in teachers a run uses: `teachers` when given, else all three unless trained layers are given. */
+export function builtInTeachers(c: RankConfig): readonly TeacherKind[] {
+  return c.teachers ?? (c.layers.length > 0 || c.layersDir !== undefined ? [] : TEACHER_KINDS);
+}
 
 /** Rank used when neither `rank` nor `targetCosine` is given. */
 export const DEFAULT_RANK = 64;

@@ -1,4 +1,5 @@
-import { extname } from 'node:path';
+import { statSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { configError, dataError, isProtdistilError, ProtdistilError } from '../errors.js';
 import { readNpy } from '../io/npy.js';
 import { describePt, isHostArray, readPt } from '../io/pt-reader.js';
@@ -16,6 +17,24 @@ export interface Embeddings {
   readonly rows: number;
   readonly dim: number;
   readonly data: Float32Array;
+}
+
+/** The file names the original benchmark looks for in the working directory (real-data mode without flags). */
+export const DEFAULT_TRAIN_FILE = 'embeddings_train.pt';
+export const DEFAULT_VAL_FILE = 'embeddings_val.pt';
+
+/** `embeddings_train.pt` and `embeddings_val.pt` in `dir` when both exist as files, else null. */
+export function defaultEmbeddingFiles(dir: string): { train: string; val: string } | null {
+  const isFile = (p: string): boolean => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const train = join(dir, DEFAULT_TRAIN_FILE);
+  const val = join(dir, DEFAULT_VAL_FILE);
+  return isFile(train) && isFile(val) ? { train, val } : null;
 }
 
 /** File formats by extension. */

@@ -34,7 +34,7 @@ const COMPARISON_ALIGN = ['left', 'right', 'right', 'right', 'right', 'right', '
 
 function comparisonRows(r: RankRunResult): TableCell[][] {
   return r.teachers.map((t) => [
-    t.kind,
+    t.id,
     t.rank,
     t.svd.val.cosine,
     t.closedForm.val.cosine,
@@ -55,11 +55,23 @@ function millions(n: number): string {
   return `${(n / 1e6).toFixed(n >= 1e6 ? 2 : 3)}M`;
 }
 
+/** Lines on the smallest ranks reaching the held-out cosine targets (trained layers), or none. */
+function cosineTargetLines(t: TeacherResult): string[] {
+  if (t.cosineTargets === undefined) return [];
+  return t.cosineTargets.map((p) =>
+    p.rank === null
+      ? `   held-out cosine ${p.target}: not reached below rank ${Math.min(t.inFeatures, t.outFeatures)} (closed form reaches ${formatNumber(p.cosine, 6)} at the largest rank)`
+      : `   held-out cosine ${p.target}: rank ${p.rank} (closed form ${formatNumber(p.cosine, 6)}), ${count(p.params ?? 0)} parameters (${(p.compression ?? NaN).toFixed(1)}x fewer), ` +
+        `${(p.speedup ?? NaN).toFixed(2)}x faster at batch ${p.batch} (${formatNumber(p.studentMs ?? NaN, 4)} vs ${formatNumber(p.teacherMs, 4)} ms)`,
+  );
+}
+
 /** Console text for one teacher (printed as soon as it is done). */
 export function teacherConsole(t: TeacherResult, r: Pick<RankRunResult, 'threads'> & { readonly repeats: number }): string {
   const lines = [
     '',
-    `== teacher '${t.kind}': ${t.description}`,
+    `== teacher '${t.id}' (${t.outFeatures} x ${t.inFeatures}): ${t.description}`,
+    ...(t.cosineTargets === undefined ? [] : ['   smallest rank reaching each cosine on the held-out rows (exact closed form; speed measured on ONNX Runtime):', ...cosineTargetLines(t)]),
     `   rank ${t.rank} (${t.rankSource})${t.targetCosine === undefined ? '' : `, smallest closed-form rank with cosine >= ${t.targetCosine.target}: ${t.targetCosine.rank}`}`,
     consoleTable(METHOD_HEADERS, methodRows(t), { digits: 6, align: METHOD_ALIGN }),
     `cosine improvement over SVD: distilled ${formatNumber(cosineImprovement(t.student.val, t.svd.val), 4)}, closed form ${formatNumber(cosineImprovement(t.closedForm.val, t.svd.val), 4)}; ` +
@@ -91,7 +103,15 @@ export function markdownReport(r: RankRunResult): string {
     markdownTable(COMPARISON_HEADERS, comparisonRows(r), { digits: 4, align: COMPARISON_ALIGN }),
   ];
   for (const t of r.teachers) {
-    parts.push('', `## Teacher \`${t.kind}\``, '', t.description, '', markdownTable(METHOD_HEADERS, methodRows(t), { digits: 6, align: METHOD_ALIGN }), '');
+    parts.push('', `## Teacher \`${t.id}\` (${t.experiment}, ${t.outFeatures} x ${t.inFeatures})`, '', t.description, '');
+    if (t.cosineTargets !== undefined) {
+      parts.push(`Smallest rank reaching each held-out cosine (exact closed form; latency at batch ${HEADLINE_BATCH}):`, '', markdownTable(
+        ['target cosine', 'rank', 'closed-form cosine', 'params', 'compression', 'speedup'],
+        t.cosineTargets.map((p) => [p.target, p.rank ?? 'not reached', p.cosine, p.params === null ? '-' : count(p.params), p.compression === null ? '-' : `${p.compression.toFixed(1)}x`, p.speedup === null ? '-' : `${p.speedup.toFixed(2)}x`]),
+        { digits: 6 },
+      ), '');
+    }
+    parts.push(markdownTable(METHOD_HEADERS, methodRows(t), { digits: 6, align: METHOD_ALIGN }), '');
     parts.push(`Latency on ONNX Runtime (median of ${r.config.latencyRepeats} runs, ${r.threads} threads):`, '', markdownTable(LATENCY_HEADERS, latencyRows(t), { digits: 4, align: ['right', 'right', 'right', 'right'] }));
     if (t.sweep.length > 0) {
       parts.push('', 'Rank sweep (validation):', '', markdownTable(
@@ -107,38 +127,49 @@ export function markdownReport(r: RankRunResult): string {
 /** At most this many points per training curve in the figure. */
 const MAX_CURVE_POINTS = 500;
 
-/** The Vega-Lite figure: loss curves, cosine bars, spectra and the rank sweep. */
+/** The Vega-Lite figure: cosine bars beside 1 − cosine (log), loss curves, spectra and the rank sweep. */
 export function reportSpec(r: RankRunResult): TopLevelSpec {
   const teachers = r.teachers;
-  const lossSeries: LineSeries[] = teachers.map((t) => thin(t.kind, t.student.history.loss));
+  const methods = ['weight SVD', 'closed form', 'distilled'];
+  const cosines = (t: TeacherResult): number[] => [t.svd.val.cosine, t.closedForm.val.cosine, t.student.val.cosine];
   const bars = groupedBarChart({
     title: 'Validation cosine to the teacher',
-    groups: teachers.map((t) => t.kind),
-    categories: ['weight SVD', 'closed form', 'distilled'],
-    values: teachers.map((t) => [t.svd.val.cosine, t.closedForm.val.cosine, t.student.val.cosine]),
+    groups: teachers.map((t) => t.experiment),
+    categories: methods,
+    values: teachers.map(cosines),
     yDomain: [0, 1],
     yTitle: 'mean cosine',
+  });
+  // Near 1 the bars cannot show the closed-form vs distilled difference; 1 − cosine on a log axis does.
+  const gaps = groupedBarChart({
+    title: 'Validation 1 − cosine (log scale)',
+    groups: teachers.map((t) => t.experiment),
+    categories: methods,
+    values: teachers.map((t) => cosines(t).map((c) => 1 - c)),
+    logY: true,
+    yTitle: '1 − mean cosine',
   });
   const ranks = new Set(teachers.map((t) => t.rank));
   const spectra = spectrumChart({
     title: 'Teacher weight spectra (normalised)',
-    width: 360,
-    spectra: teachers.filter((t) => (t.svd.spectrum[0] ?? 0) > 0).map((t) => ({ name: t.kind, values: Array.from(t.svd.spectrum.subarray(0, 200)) })),
+    spectra: teachers.filter((t) => (t.svd.spectrum[0] ?? 0) > 0).map((t) => ({ name: t.experiment, values: Array.from(t.svd.spectrum.subarray(0, 200)) })),
     ...(ranks.size === 1 ? { cutoff: [...ranks][0] as number } : {}),
   });
+  // Colour is the teacher (as in every other panel), dash and point shape the method.
   const sweepSeries = (pick: (p: TeacherResult['sweep'][number]) => [number, number]): LineSeries[] =>
     teachers.flatMap((t) => [
-      { name: `${t.kind} closed form`, x: t.sweep.map((p) => p.rank), y: t.sweep.map((p) => pick(p)[0]) },
-      { name: `${t.kind} weight SVD`, x: t.sweep.map((p) => p.rank), y: t.sweep.map((p) => pick(p)[1]) },
+      { name: `${t.experiment} closed form`, color: t.experiment, style: 'closed form', x: t.sweep.map((p) => p.rank), y: t.sweep.map((p) => pick(p)[0]) },
+      { name: `${t.experiment} weight SVD`, color: t.experiment, style: 'weight SVD', x: t.sweep.map((p) => p.rank), y: t.sweep.map((p) => pick(p)[1]) },
     ]);
   const panels: TopLevelSpec[] = [
-    lineChart({ title: 'Distillation loss (MSE + 0.1·(1 − cos))', xTitle: 'step', yTitle: 'loss', series: lossSeries, logY: true }),
     bars,
+    gaps,
+    lineChart({ title: 'Distillation loss (MSE + 0.1·(1 − cos))', xTitle: 'step', yTitle: 'loss', series: teachers.map((t) => thin(t.experiment, t.student.history.loss)), logY: true }),
     spectra,
   ];
   if (teachers.some((t) => t.sweep.length > 0)) {
     panels.push(
-      lineChart({ title: 'Rank sweep: validation cosine', xTitle: 'rank', yTitle: 'mean cosine', series: sweepSeries((p) => [p.closedForm.cosine, p.svd.cosine]), points: true }),
+      lineChart({ title: 'Rank sweep: validation 1 − cosine', xTitle: 'rank', yTitle: '1 − mean cosine', series: sweepSeries((p) => [1 - p.closedForm.cosine, 1 - p.svd.cosine]), logY: true, points: true }),
       lineChart({ title: 'Rank sweep: validation relative MSE', xTitle: 'rank', yTitle: 'rel MSE', series: sweepSeries((p) => [p.closedForm.relMse, p.svd.relMse]), logY: true, points: true }),
     );
   }

@@ -2,10 +2,13 @@ import { cosineImprovement, gapTo, mseReduction, type Fidelity, type Gap } from 
 import type { LatencyPoint, RankRunResult, TeacherResult } from './pipeline.js';
 
 /**
- * The run as JSON: `distil_rank_summary.json` (every metric, per teacher, keeping the original
- * benchmark's keys) and `distil_rank_details.json` (the long arrays: loss curves and spectra).
- * Keys are snake_case as in the original; `mse_reduction` is a percentage, cosines are means over
- * validation rows, `rel_mse` is MSE / mean(teacher output²).
+ * The run as JSON: `distil_rank_summary.json` (every metric, per teacher, in the original
+ * benchmark's structure: top-level `real_data`, `target_rank`, `input_dim` and `experiments` keyed
+ * `Random`, `Task-Trained`, `Spectral` — or a trained layer's file stem — so that
+ * `summary["experiments"]["Random"]["student_cosine"]` reads as before; protdistil's extra fields sit
+ * beside them) and `distil_rank_details.json` (the long arrays: loss curves and spectra). Keys are
+ * snake_case as in the original; `mse_reduction` is a percentage, cosines are means over validation
+ * rows, `rel_mse` is MSE / mean(teacher output²).
  */
 
 /** File names inside --out. */
@@ -39,7 +42,12 @@ const gap = (g: Gap): Record<string, number> => ({ mse: g.mse, relative: g.relat
 export function teacherSummary(t: TeacherResult): Record<string, unknown> {
   const h = headline(t);
   return {
+    teacher: t.id,
+    source: t.source,
+    ...(t.file === undefined ? {} : { file: t.file.path, ...(t.file.key === undefined ? {} : { layer_key: t.file.key }), bias: t.file.hasBias }),
     description: t.description,
+    in_features: t.inFeatures,
+    out_features: t.outFeatures,
     rank: t.rank,
     rank_source: t.rankSource,
     // The original benchmark's keys.
@@ -98,6 +106,21 @@ export function teacherSummary(t: TeacherResult): Record<string, unknown> {
       svd_rel_mse: p.svd.relMse,
     })),
     ...(t.targetCosine === undefined ? {} : { target_cosine: { target: t.targetCosine.target, rank: t.targetCosine.rank, closed_form_cosine: t.targetCosine.cosine } }),
+    ...(t.cosineTargets === undefined
+      ? {}
+      : {
+          cosine_targets: t.cosineTargets.map((p) => ({
+            target: p.target,
+            rank: p.rank,
+            closed_form_cosine: p.cosine,
+            params_student: p.params,
+            compression: p.compression,
+            speedup: p.speedup,
+            latency_teacher_ms: p.teacherMs,
+            latency_student_ms: p.studentMs,
+            latency_batch: p.batch,
+          })),
+        }),
   };
 }
 
@@ -105,6 +128,7 @@ export function teacherSummary(t: TeacherResult): Record<string, unknown> {
 export function summaryJson(r: RankRunResult): Record<string, unknown> {
   const c = r.config;
   const ranks = new Set(r.teachers.map((t) => t.rank));
+  const outDims = new Set(r.teachers.map((t) => t.outFeatures));
   return {
     benchmark: 'distil-rank',
     real_data: r.data.realData,
@@ -112,7 +136,8 @@ export function summaryJson(r: RankRunResult): Record<string, unknown> {
     data_label: dataLabel(r),
     target_rank: ranks.size === 1 ? [...ranks][0] : null,
     input_dim: r.data.dim,
-    output_dim: r.teachers[0]?.closedForm.factors.outFeatures ?? r.data.dim,
+    // One width when every layer has it; each experiment has its own in_features / out_features.
+    output_dim: outDims.size === 1 ? [...outDims][0] : null,
     data: {
       train: r.data.train,
       val: r.data.val,
@@ -130,7 +155,9 @@ export function summaryJson(r: RankRunResult): Record<string, unknown> {
       cosine_weight: c.cosineWeight,
       schedule: c.schedule,
       init: c.init,
-      teachers: c.teachers,
+      teachers: r.teachers.filter((t) => t.source === 'built-in').map((t) => t.id),
+      layers: r.teachers.flatMap((t) => (t.file === undefined ? [] : [t.file.path])),
+      layer_key: c.layerKey ?? null,
       teacher_steps: c.teacherSteps,
       teacher_lr: c.teacherLr,
       teacher_batch_size: c.teacherBatchSize,
@@ -144,7 +171,7 @@ export function summaryJson(r: RankRunResult): Record<string, unknown> {
       latency_note: 'ORT runs of the exported layers (weights as initializers); median per batch size; latency depends only on shapes, so each shape is measured once per run',
       threads: r.threads,
     },
-    teachers: Object.fromEntries(r.teachers.map((t) => [t.kind, teacherSummary(t)])),
+    experiments: Object.fromEntries(r.teachers.map((t) => [t.experiment, teacherSummary(t)])),
     details_file: DETAILS_FILE,
     total_time_s: r.totalMs / 1000,
     protdistil_version: '0.1.0',
@@ -156,9 +183,9 @@ export function detailsJson(r: RankRunResult): Record<string, unknown> {
   return {
     benchmark: 'distil-rank',
     data_label: dataLabel(r),
-    teachers: Object.fromEntries(
+    experiments: Object.fromEntries(
       r.teachers.map((t) => [
-        t.kind,
+        t.experiment,
         {
           rank: t.rank,
           weight_spectrum: Array.from(t.svd.spectrum),

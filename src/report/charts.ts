@@ -8,11 +8,19 @@ import { REPORT_FONT_FAMILY } from './fonts.js';
  * be drawn (non-finite, or non-positive on a log axis) are dropped, never plotted as zero.
  */
 
-/** One line of a line chart. */
+/**
+ * One line of a line chart. By default each series gets its own colour; series that give `color`
+ * and `style` share a colour per `color` value (e.g. the teacher) and a dash pattern and point shape
+ * per `style` value (e.g. the method), with one legend for each.
+ */
 export interface LineSeries {
   readonly name: string;
   readonly x: readonly number[];
   readonly y: readonly number[];
+  /** Colour group; default the series name. */
+  readonly color?: string;
+  /** Line-style group (dash pattern and point shape). */
+  readonly style?: string;
 }
 
 /** Options of `lineChart`. */
@@ -35,6 +43,8 @@ export interface GroupedBarChartOptions {
   readonly categories: readonly string[];
   readonly values: readonly (readonly number[])[];
   readonly yDomain?: readonly [number, number];
+  /** Log-scale y axis (bars from the bottom of the axis; non-positive values are dropped). */
+  readonly logY?: boolean;
   readonly xTitle?: string;
   readonly yTitle?: string;
   readonly width?: number;
@@ -75,6 +85,8 @@ function frame(title: string, size: { readonly width?: number; readonly height?:
   return { $schema: SCHEMA, config: REPORT_CONFIG, title, width: size.width ?? DEFAULT_WIDTH, height: size.height ?? DEFAULT_HEIGHT };
 }
 const DEFAULT_WIDTH = 320;
+/** Dash patterns for line styles, solid first. */
+const DASHES: readonly (readonly number[])[] = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3]];
 const DEFAULT_HEIGHT = 200;
 
 /** A spec that can sit inside a `concat`: a top-level spec minus the top-level-only properties. */
@@ -87,16 +99,21 @@ type LayerMember = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];
 export function lineChart(options: LineChartOptions): TopLevelSpec {
   const { title, xTitle, yTitle, series, logY = false, points = false } = options;
   uniqueNames('lineChart', 'series', series.map((s) => s.name));
-  const values: { series: string; x: number; y: number }[] = [];
+  const styled = series.some((s) => s.style !== undefined);
+  const grouped = series.some((s) => s.color !== undefined);
+  const values: { series: string; color?: string; style?: string; x: number; y: number }[] = [];
   for (const s of series) {
     if (s.x.length !== s.y.length) {
       throw dataError(`lineChart: series "${s.name}" has ${s.x.length} x values but ${s.y.length} y values`);
     }
     for (const [i, x] of s.x.entries()) {
       const y = s.y[i] as number;
-      if (drawable(x, false) && drawable(y, logY)) values.push({ series: s.name, x, y });
+      if (!drawable(x, false) || !drawable(y, logY)) continue;
+      values.push({ series: s.name, ...(grouped ? { color: s.color ?? s.name } : {}), ...(styled ? { style: s.style ?? '' } : {}), x, y });
     }
   }
+  const distinct = (xs: readonly string[]): string[] => [...new Set(xs)];
+  const styles = distinct(series.map((s) => s.style ?? ''));
   return {
     ...frame(title, options),
     data: { values },
@@ -105,18 +122,26 @@ export function lineChart(options: LineChartOptions): TopLevelSpec {
       x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
       y: { field: 'y', type: 'quantitative', title: yTitle, scale: logY ? { type: 'log' } : { zero: false } },
       color: {
-        field: 'series',
+        field: grouped ? 'color' : 'series',
         type: 'nominal',
-        scale: { domain: series.map((s) => s.name) },
+        scale: { domain: distinct(series.map((s) => s.color ?? s.name)) },
         legend: { title: null },
       },
+      // One line per series even when two share a colour and a style.
+      ...(grouped || styled ? { detail: { field: 'series', type: 'nominal' as const } } : {}),
+      ...(styled
+        ? {
+            strokeDash: { field: 'style', type: 'nominal', scale: { domain: styles, range: DASHES.slice(0, styles.length).map((d) => [...d]) }, legend: { title: null } },
+            shape: { field: 'style', type: 'nominal', scale: { domain: styles }, legend: { title: null } },
+          }
+        : {}),
     },
   };
 }
 
 /** Bars of each category side by side within each group (groups along x). */
 export function groupedBarChart(options: GroupedBarChartOptions): TopLevelSpec {
-  const { title, groups, categories, values: table, yDomain } = options;
+  const { title, groups, categories, values: table, yDomain, logY = false } = options;
   uniqueNames('groupedBarChart', 'groups', groups);
   uniqueNames('groupedBarChart', 'categories', categories);
   if (table.length !== groups.length) {
@@ -132,17 +157,20 @@ export function groupedBarChart(options: GroupedBarChartOptions): TopLevelSpec {
     }
     for (const [c, category] of categories.entries()) {
       const value = row[c] as number;
-      if (Number.isFinite(value)) values.push({ group, category, value });
+      if (drawable(value, logY)) values.push({ group, category, value });
     }
   }
   if (yDomain !== undefined && !(yDomain[0] < yDomain[1])) {
     throw configError(`groupedBarChart: yDomain must be increasing, got [${yDomain[0]}, ${yDomain[1]}]`);
   }
+  if (logY && yDomain !== undefined && !(yDomain[0] > 0)) throw configError(`groupedBarChart: a log-scale yDomain must be positive, got [${yDomain[0]}, ${yDomain[1]}]`);
+  // A log axis has no zero: bars rise from the bottom of the domain (whole decades around the data by default).
+  const domain = yDomain ?? (logY && values.length > 0 ? decades(values.map((v) => v.value)) : undefined);
   return {
     ...frame(title, options),
     data: { values },
     // Bars start below a yDomain that excludes zero; clipping keeps them inside the plot.
-    mark: { type: 'bar', clip: yDomain !== undefined },
+    mark: { type: 'bar', clip: yDomain !== undefined || logY },
     encoding: {
       x: { field: 'group', type: 'nominal', sort: [...groups], title: options.xTitle ?? null, axis: { labelAngle: 0 } },
       xOffset: { field: 'category', type: 'nominal', sort: [...categories] },
@@ -150,8 +178,9 @@ export function groupedBarChart(options: GroupedBarChartOptions): TopLevelSpec {
         field: 'value',
         type: 'quantitative',
         title: options.yTitle ?? null,
-        ...(yDomain === undefined ? {} : { scale: { domain: [yDomain[0], yDomain[1]] } }),
+        ...(domain === undefined && !logY ? {} : { scale: { ...(logY ? { type: 'log' as const } : {}), ...(domain === undefined ? {} : { domain: [domain[0], domain[1]] }) } }),
       },
+      ...(logY && domain !== undefined ? { y2: { datum: domain[0] } } : {}),
       color: { field: 'category', type: 'nominal', scale: { domain: [...categories] }, legend: { title: null } },
     },
   };
@@ -234,7 +263,10 @@ export function panelGrid(specs: readonly TopLevelSpec[], columns: number, title
     columns,
     spacing: 24,
     concat: specs.map(asPanel),
-    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+    resolve: {
+      scale: { color: 'independent', strokeDash: 'independent', shape: 'independent' },
+      legend: { color: 'independent', strokeDash: 'independent', shape: 'independent' },
+    },
   };
 }
 
@@ -244,6 +276,14 @@ function asPanel(spec: TopLevelSpec): PanelSpec {
   // Top-level variable params are the one property a nested spec types differently; report charts use
   // none, so the remaining properties are a valid panel.
   return panel as PanelSpec;
+}
+
+/** The whole powers of ten around positive values: [10^⌊log10 min⌋, 10^⌈log10 max⌉] (a decade at least). */
+function decades(vs: readonly number[]): [number, number] {
+  // Parsed from text so that a decade is the exact double (10 ** -5 is not 1e-5).
+  const lo = Number(`1e${Math.floor(Math.log10(Math.min(...vs)))}`);
+  const hi = Number(`1e${Math.ceil(Math.log10(Math.max(...vs)))}`);
+  return [lo, hi > lo ? hi : lo * 10];
 }
 
 /** Whether `v` can be drawn on a linear axis, or a log axis when `log`. */

@@ -37,15 +37,15 @@ describe('Distil-Rank pipeline on tiny synthetic data', () => {
   it('runs all three teachers and orders the methods as theory says', async () => {
     first = await runDistilRank(tiny());
     assert.equal(first.data.realData, false);
-    assert.deepEqual(first.teachers.map((t) => t.kind), ['random', 'task-trained', 'spectral']);
+    assert.deepEqual(first.teachers.map((t) => t.id), ['random', 'task-trained', 'spectral']);
     for (const t of first.teachers) {
       assert.equal(t.rank, 6);
       assert.equal(t.rankSource, 'flag');
       // On the training rows the closed form is the optimum: nothing rank-6 does better.
-      assert.ok(t.closedForm.train.mse <= t.student.train.mse * (1 + 1e-5), `${t.kind}: closed form ${t.closedForm.train.mse} vs student ${t.student.train.mse}`);
-      assert.ok(t.closedForm.train.mse <= t.svd.train.mse * (1 + 1e-5), `${t.kind}: closed form vs SVD`);
+      assert.ok(t.closedForm.train.mse <= t.student.train.mse * (1 + 1e-5), `${t.id}: closed form ${t.closedForm.train.mse} vs student ${t.student.train.mse}`);
+      assert.ok(t.closedForm.train.mse <= t.svd.train.mse * (1 + 1e-5), `${t.id}: closed form vs SVD`);
       // Distillation starts from the SVD and improves on it.
-      assert.ok(t.student.val.mse < t.svd.val.mse, `${t.kind}: student ${t.student.val.mse} vs SVD ${t.svd.val.mse}`);
+      assert.ok(t.student.val.mse < t.svd.val.mse, `${t.id}: student ${t.student.val.mse} vs SVD ${t.svd.val.mse}`);
       assert.equal(t.student.history.loss.length, 40);
       assert.equal(t.svd.spectrum.length, 48, 'full weight spectrum');
       assert.equal(t.paramsStudent, 6 * (48 + 48) + 48);
@@ -70,15 +70,25 @@ describe('Distil-Rank pipeline on tiny synthetic data', () => {
     for (const k of ['real_data', 'target_rank', 'input_dim']) assert.ok(k in s, k);
     assert.equal(s.real_data, false);
     assert.match(String(s.data_label), /SYNTHETIC/);
-    const t = (s.teachers as Record<string, Record<string, unknown>>).random!;
+    assert.deepEqual(Object.keys(s.experiments as object), ['Random', 'Task-Trained', 'Spectral'], 'the original experiment names');
+    const t = (s.experiments as Record<string, Record<string, unknown>>).Random!;
+    assert.equal(t.teacher, 'random');
     for (const k of ['svd_cosine', 'svd_rel_mse', 'student_cosine', 'student_rel_mse', 'cosine_improvement', 'mse_reduction', 'latency_teacher_ms', 'latency_student_ms', 'speedup', 'params_teacher', 'params_student', 'compression', 'closed_form_cosine', 'student_gap_to_closed_form', 'training_time_s', 'rank_sweep', 'weight_spectrum']) {
-      assert.ok(k in t, `teachers.random.${k}`);
+      assert.ok(k in t, `experiments.Random.${k}`);
     }
     assert.equal(t.latency_student_ms, first.teachers[0]!.latency[1]!.student.medianMs, 'headline latency is batch 32');
-    const d = detailsJson(first) as { teachers: Record<string, { student_loss: number[] }> };
-    assert.equal(d.teachers.spectral!.student_loss.length, 40);
+    const d = detailsJson(first) as { experiments: Record<string, { student_loss: number[] }> };
+    assert.equal(d.experiments.Spectral!.student_loss.length, 40);
     assert.match(markdownReport(first), /\| teacher +\| rank \| SVD cosine/);
     assert.match(JSON.stringify(reportSpec(first)), /SYNTHETIC data/);
+    // The figure: six full panels; 1 − cosine on a log axis beside the cosine bars; the sweep coloured by teacher, styled by method.
+    const panels = (reportSpec(first) as unknown as { concat: { title: string; encoding: Record<string, { field?: string; scale?: { domain?: unknown[]; type?: string } }> }[] }).concat;
+    assert.deepEqual(panels.map((p) => p.title), ['Validation cosine to the teacher', 'Validation 1 − cosine (log scale)', 'Distillation loss (MSE + 0.1·(1 − cos))', 'Teacher weight spectra (normalised)', 'Rank sweep: validation 1 − cosine', 'Rank sweep: validation relative MSE']);
+    assert.equal(panels[1]!.encoding.y!.scale!.type, 'log');
+    for (const sweep of panels.slice(4)) {
+      assert.deepEqual(sweep.encoding.color!.scale!.domain, ['Random', 'Task-Trained', 'Spectral']);
+      assert.deepEqual(sweep.encoding.strokeDash!.scale!.domain, ['closed form', 'weight SVD']);
+    }
   });
 
   it('--target-cosine picks the smallest closed-form rank that reaches it and compresses at that rank', async () => {

@@ -67,6 +67,31 @@ describe('lineChart', () => {
     assert.equal(at(spec, 'encoding', 'y', 'scale', 'type'), undefined);
   });
 
+  it('colours series by their colour group and styles them (dash, point shape) by their style group', async () => {
+    const spec = lineChart({
+      title: 'sweep',
+      xTitle: 'rank',
+      yTitle: 'error',
+      logY: true,
+      points: true,
+      series: [
+        { name: 'A closed form', color: 'A', style: 'closed form', x: [1, 2], y: [0.1, 0.01] },
+        { name: 'A SVD', color: 'A', style: 'SVD', x: [1, 2], y: [0.5, 0.2] },
+        { name: 'B closed form', color: 'B', style: 'closed form', x: [1, 2], y: [0.2, 0.02] },
+      ],
+    });
+    assert.deepEqual((at(spec, 'data', 'values') as unknown[])[1], { series: 'A closed form', color: 'A', style: 'closed form', x: 2, y: 0.01 });
+    assert.equal(at(spec, 'encoding', 'color', 'field'), 'color');
+    assert.deepEqual(at(spec, 'encoding', 'color', 'scale', 'domain'), ['A', 'B']);
+    assert.deepEqual(at(spec, 'encoding', 'strokeDash', 'scale', 'domain'), ['closed form', 'SVD']);
+    assert.deepEqual(at(spec, 'encoding', 'strokeDash', 'scale', 'range'), [[1, 0], [6, 3]]);
+    assert.equal(at(spec, 'encoding', 'shape', 'field'), 'style');
+    assert.equal(at(spec, 'encoding', 'detail', 'field'), 'series');
+    const svg = await renderVegaLite(spec);
+    assert.equal((svg.match(/aria-roledescription="line mark"/g) ?? []).length, 3, 'one line per series');
+    for (const text of ['A', 'B', 'closed form', 'SVD']) assert.ok(svg.includes(`>${text}<`), `legend lacks ${text}`);
+  });
+
   it('rejects series with unequal x and y lengths or duplicate names', () => {
     assert.throws(
       () => lineChart({ title: 't', xTitle: 'x', yTitle: 'y', series: [{ name: 'a', x: [1, 2], y: [1] }] }),
@@ -104,6 +129,22 @@ describe('groupedBarChart', () => {
       (e: unknown) => isData(e) && (e as Error).message.includes('row 1 ("b") has 2 entries'),
     );
     assert.throws(() => groupedBarChart({ ...base, values: [[1], [2]], yDomain: [1, 0] }), isConfig);
+  });
+
+  it('draws bars on a log axis from the decade below the smallest value, dropping values it cannot draw', async () => {
+    const gaps = groupedBarChart({ title: '1 - cosine', groups: ['a', 'b'], categories: ['x', 'y'], values: [[0.3, 2e-5], [0, 1e-3]], logY: true });
+    assert.deepEqual(at(gaps, 'data', 'values'), [
+      { group: 'a', category: 'x', value: 0.3 },
+      { group: 'a', category: 'y', value: 2e-5 },
+      { group: 'b', category: 'y', value: 1e-3 },
+    ]);
+    assert.equal(at(gaps, 'encoding', 'y', 'scale', 'type'), 'log');
+    assert.deepEqual(at(gaps, 'encoding', 'y', 'scale', 'domain'), [1e-5, 1]);
+    assert.deepEqual(at(gaps, 'encoding', 'y2'), { datum: 1e-5 });
+    const svg = await renderVegaLite(gaps);
+    assert.equal((svg.match(/aria-roledescription="bar"/g) ?? []).length, 3);
+    assert.doesNotMatch(svg, /NaN/);
+    assert.throws(() => groupedBarChart({ title: 't', groups: ['a'], categories: ['x'], values: [[1]], logY: true, yDomain: [0, 1] }), isConfig);
   });
 
   it('renders groups, categories and bars', async () => {
