@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { configError, ioError } from '../errors.js';
 import { toJsonText, writeFilesAtomic, type FileEntry } from '../io/atomic-write.js';
@@ -109,7 +109,10 @@ export function registerRank(program: Command): void {
     if (config.saveStudent !== undefined) checkOutputDir(config.saveStudent, '--save-student');
     const earlier = existingIn(config.out, [SUMMARY_FILE, DETAILS_FILE, REPORT_PNG, REPORT_SVG, REPORT_MD]);
     if (earlier.length > 0) process.stderr.write(`${replaceNote('--out', config.out, earlier)}\n`);
-    const earlierStudents = config.saveStudent === undefined ? [] : existingIn(config.saveStudent, config.teachers);
+    // Student folders are named by teacher id: the built-in teachers run, then each layer file's stem.
+    const builtIn = config.teachers ?? (config.layers.length === 0 && config.layersDir === undefined ? [...TEACHER_KINDS] : []);
+    const studentIds = [...builtIn, ...config.layers.map((f) => basename(f).replace(/\.[^.]+$/, ''))];
+    const earlierStudents = config.saveStudent === undefined ? [] : existingIn(config.saveStudent, studentIds);
     if (earlierStudents.length > 0) process.stderr.write(`${replaceNote('--save-student', config.saveStudent as string, earlierStudents)}\n`);
     const result = await runDistilRank(config, {
       log: (line) => process.stderr.write(`${line}\n`),
