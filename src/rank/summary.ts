@@ -1,3 +1,4 @@
+import { packageVersion } from '../version.js';
 import { cosineImprovement, gapTo, mseReduction, type Fidelity, type Gap } from './metrics.js';
 import type { LatencyPoint, RankRunResult, TeacherResult } from './pipeline.js';
 
@@ -174,7 +175,7 @@ export function summaryJson(r: RankRunResult): Record<string, unknown> {
     experiments: Object.fromEntries(r.teachers.map((t) => [t.experiment, teacherSummary(t)])),
     details_file: DETAILS_FILE,
     total_time_s: r.totalMs / 1000,
-    protdistil_version: '0.1.0',
+    protdistil_version: packageVersion(),
   };
 }
 
