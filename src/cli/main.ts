@@ -5,6 +5,7 @@ import { setConcurrentMarking } from '../runtime/gc-mode.js';
 import { configureRuntime } from '../runtime/program.js';
 import { registerDemo } from './demo.js';
 import { registerExtract } from './extract.js';
+import { registerLabel } from './label.js';
 import { registerRank } from './rank.js';
 import { registerTrain } from './train.js';
 import { reportFatal } from './errors.js';
@@ -24,6 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   registerDemo(program);
   registerExtract(program);
+  registerLabel(program);
   registerRank(program);
   registerTrain(program);
   try {
