@@ -1,7 +1,8 @@
-"""Peer benchmark: the ESM-2 forward pass of embedding extraction in plain PyTorch (CPU, float32).
+"""Peer benchmark: the ESM-2 (or ESM-1b) forward pass of embedding extraction and teacher labelling in
+plain PyTorch (CPU, float32).
 
     python3 bench/torch/extract_forward.py --weights W.pt --batches BATCHES.pt --layers 6 --embed 320 \
-        --heads 20 --threads 2 [--means-out MEANS.npy]
+        --heads 20 --threads 2 [--means-out MEANS.npy] [--arch esm1b] [--lm-head --logits-out FIRST.npy]
 
 W.pt is a flat state dict in fair-esm names (embed_tokens.weight, layers.{i}.self_attn.q_proj.weight, …,
 layers.{i}.self_attn.rot_emb.inv_freq, emb_layer_norm_after.*); BATCHES.pt maps "batch_0", "batch_1", …
@@ -15,6 +16,13 @@ positions (1 … n), as extract.py does. The LM head is not run (extraction does
 Prints one JSON line: {"tokens", "padded_tokens", "seconds", "tokens_per_s", "batches", "threads",
 "torch_version", "peak_rss_mb"}; tokens counts non-pad tokens (BOS and EOS included). The first batch is
 run once untimed. --means-out writes the mean vectors in batch order, rows as in the batches.
+
+--arch esm1b runs fair-esm esm/model/esm1.py (arch roberta_large) instead: token-dropout rescale, learned
+positions (cumsum(non-pad)·non-pad + padding_idx into embed_positions.weight), emb_layer_norm_before, pad
+zeroing, the same pre-LN layers without rotary, emb_layer_norm_after; the <mask> row of the token table is
+zeroed as fair-esm's loader does. --lm-head replaces the per-sequence means by the logits of the LM head
+(RobertaLMHead: dense, GELU, LayerNorm, tied decoder + bias), which is what teacher labelling
+(bench/label.ts) computes; --logits-out saves the first batch's (B, T, V) logits.
 """
 
 # Dimension letters: B batch, T tokens, E embedding, H heads, Dh = E/H head dim.
@@ -44,7 +52,7 @@ def linear(x, sd, name):
     return F.linear(x, sd[f"{name}.weight"], sd[f"{name}.bias"])
 
 
-def forward(tokens, sd, layers, heads):
+def forward(tokens, sd, layers, heads, arch="esm2"):
     """tokens (B, T) -> final representation (B, T, E)."""
     B, T = tokens.shape
     pad = tokens.eq(PAD)  # (B, T)
@@ -55,6 +63,11 @@ def forward(tokens, sd, layers, heads):
     x = x.masked_fill(is_mask.unsqueeze(-1), 0.0)
     ratio = is_mask.sum(-1).to(x.dtype) / (~pad).sum(-1)
     x = x * (1 - 0.15 * 0.8) / (1 - ratio)[:, None, None]
+    if arch == "esm1b":
+        keep = (~pad).long()
+        positions = torch.cumsum(keep, dim=1) * keep + PAD  # (B, T)
+        x = x + F.embedding(positions, sd["embed_positions.weight"])
+        x = layer_norm(x, sd, "emb_layer_norm_before")
     x = x * (1 - pad.unsqueeze(-1).type_as(x))
     for i in range(layers):
         p = f"layers.{i}"
@@ -63,11 +76,12 @@ def forward(tokens, sd, layers, heads):
         k = linear(h, sd, f"{p}.self_attn.k_proj")
         v = linear(h, sd, f"{p}.self_attn.v_proj")
         q, k, v = (t.view(B, T, heads, dh).transpose(1, 2) for t in (q, k, v))  # (B, T, E) -> (B, H, T, Dh)
-        freqs = torch.outer(torch.arange(T, dtype=torch.float32), sd[f"{p}.self_attn.rot_emb.inv_freq"])
-        emb = torch.cat([freqs, freqs], dim=-1)  # (T, Dh)
-        cos, sin = emb.cos(), emb.sin()
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        if arch == "esm2":
+            freqs = torch.outer(torch.arange(T, dtype=torch.float32), sd[f"{p}.self_attn.rot_emb.inv_freq"])
+            emb = torch.cat([freqs, freqs], dim=-1)  # (T, Dh)
+            cos, sin = emb.cos(), emb.sin()
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
         scores = q @ k.transpose(-1, -2)  # (B, H, T, Dh) @ (B, H, Dh, T) -> (B, H, T, T)
         if pad.any():
             scores = scores.masked_fill(pad[:, None, None, :], float("-inf"))
@@ -77,6 +91,12 @@ def forward(tokens, sd, layers, heads):
         h = F.gelu(linear(layer_norm(x, sd, f"{p}.final_layer_norm"), sd, f"{p}.fc1"))  # exact erf GELU
         x = x + linear(h, sd, f"{p}.fc2")
     return layer_norm(x, sd, "emb_layer_norm_after")
+
+
+def lm_head(rep, sd):
+    """final representation (B, T, E) -> logits (B, T, V), decoder tied to the token table."""
+    h = layer_norm(F.gelu(linear(rep, sd, "lm_head.dense")), sd, "lm_head.layer_norm")
+    return F.linear(h, sd["embed_tokens.weight"]) + sd["lm_head.bias"]  # (B, T, E) @ (E, V) -> (B, T, V)
 
 
 def residue_means(rep, tokens):
@@ -97,6 +117,9 @@ def main():
     parser.add_argument("--heads", type=int, required=True)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--means-out", default=None)
+    parser.add_argument("--arch", choices=["esm2", "esm1b"], default="esm2")
+    parser.add_argument("--lm-head", action="store_true")
+    parser.add_argument("--logits-out", default=None)
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -104,15 +127,26 @@ def main():
     bt = torch.load(args.batches)
     batches = [bt[f"batch_{i}"] for i in range(len(bt))]
     assert sd["embed_tokens.weight"].shape[1] == args.embed
+    if args.arch == "esm1b":
+        sd["embed_tokens.weight"][MASK] = 0.0
     means = []
+    first_logits = None
     with torch.inference_mode():
-        forward(batches[0], sd, args.layers, args.heads)  # warm-up
+        forward(batches[0], sd, args.layers, args.heads, args.arch)  # warm-up
         start = time.perf_counter()
         for tokens in batches:
-            means.append(residue_means(forward(tokens, sd, args.layers, args.heads), tokens))
+            rep = forward(tokens, sd, args.layers, args.heads, args.arch)
+            if args.lm_head:
+                z = lm_head(rep, sd)
+                if first_logits is None:
+                    first_logits = z
+            else:
+                means.append(residue_means(rep, tokens))
         seconds = time.perf_counter() - start
+    if args.logits_out is not None and first_logits is not None:
+        np.save(args.logits_out, first_logits.numpy())
     tokens = sum(int((b != PAD).sum()) for b in batches)
-    if args.means_out is not None:
+    if args.means_out is not None and means:
         np.save(args.means_out, torch.cat(means).numpy())
     print(
         json.dumps(

@@ -7,6 +7,7 @@ import { registerCompress } from './compress.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerExtract } from './extract.js';
+import { registerLabel } from './label.js';
 import { registerRank } from './rank.js';
 import { registerTrain } from './train.js';
 import { reportFatal } from './errors.js';
@@ -28,6 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
   registerDemo(program);
   registerEval(program);
   registerExtract(program);
+  registerLabel(program);
   registerRank(program);
   registerTrain(program);
   registerCompress(program);

@@ -27,6 +27,8 @@ const FLAGS: readonly FlagRow<Key>[] = [
   ['--heads', 'heads', 'n', 'custom student: attention heads', intFlag()],
   ['--ffn', 'ffn', 'n', 'custom student: FFN dim (default 4 x dim for esm2, 2 x dim for esm1b)', intFlag()],
   ['--teacher', 'teacher', 'model', 'teacher: fair-esm .pt, Hugging Face directory, or a model written by train (final/hf)', strFlag],
+  ['--teacher-cache', 'teacherCache', 'dir', 'teacher logits precomputed by protdistil label (no teacher in memory; same losses as --teacher with the same masks)', strFlag],
+  ['--mask-cycle', 'maskCycle', 'K', "reuse K mask draws: epoch e masks as epoch e mod K (default with --teacher-cache: the cache's K; otherwise fresh masks every epoch)", intFlag()],
   ['--lambda', 'lambda', 'x', 'weight of the distillation term (default 0.5 with a teacher, 0 without)', nonNegativeFlag],
   ['--temperature', 'temperature', 'T', 'distillation temperature', numFlag(0)],
   ['--mask-prob', 'maskProb', 'p', 'fraction of residues masked (80/10/10 rule)', numFlag(0)],

@@ -17,7 +17,8 @@ import type { SequenceSet } from './sequence-set.js';
  *   `bucketStep`, capped at crop + 2), so a run compiles only a few step graphs.
  * - Per sequence and epoch: a random crop window (`crop` residues, as ESM training crops long
  *   sequences) and a BERT 80/10/10 mask (data/masking.ts), both drawn from a generator seeded by
- *   (seed, epoch, sequence index) alone.
+ *   (seed, epoch, sequence index) alone; with `maskCycle` K, epoch e reuses the draw of epoch e mod K
+ *   (what a teacher-logit cache of K mask draws holds).
  *
  * Dims: B rows, T tokens (BOS + residues + EOS + pad).
  */
@@ -35,6 +36,21 @@ export interface MlmStreamOptions {
   readonly maskProb: number;
   /** Padded lengths are multiples of this (default 32). */
   readonly bucketStep?: number;
+  /**
+   * Reuse K mask draws cyclically: epoch e crops and masks with draw e mod K (draw d is what epoch d
+   * draws without a cycle). A teacher-logit cache of K draws (`protdistil label --masks K`) holds
+   * exactly those masks. Default: fresh crops and masks every epoch.
+   */
+  readonly maskCycle?: number;
+}
+
+/** One corrupted sequence of the stream, unpadded: BOS + crop window + EOS. */
+export interface MlmRow {
+  /** (L) corrupted ids. */
+  readonly tokens: BigInt64Array;
+  /** (L) true ids at selected positions, -100 elsewhere. */
+  readonly targets: BigInt64Array;
+  readonly selected: number;
 }
 
 /** One training batch. */
@@ -83,6 +99,7 @@ export class MlmStream {
       throw configError(`tokens per batch must be an integer >= crop + 2 = ${opts.crop + 2} (one cropped sequence with BOS and EOS), got ${opts.toksPerBatch}`);
     }
     if (!(opts.maskProb > 0 && opts.maskProb < 1)) throw configError(`mask probability must lie in (0, 1), got ${opts.maskProb}`);
+    if (opts.maskCycle !== undefined && !(Number.isInteger(opts.maskCycle) && opts.maskCycle >= 1)) throw configError(`mask cycle must be a positive integer, got ${opts.maskCycle}`);
     this.bucketStep = opts.bucketStep ?? 32;
   }
 
@@ -127,21 +144,38 @@ export class MlmStream {
   batch(epoch: number, index: number): MlmBatch {
     const rows = this.plan(epoch)[index];
     if (rows === undefined) throw configError(`epoch ${epoch} has no batch ${index}`);
-    const views = rows.map((i) => this.cropped(epoch, i));
-    const T = this.bucket(Math.max(...views.map((v) => v.ids.length + 2)));
+    const draw = this.maskDraw(epoch);
+    const made = rows.map((i) => this.row(draw, i));
+    const T = this.bucket(Math.max(...made.map((m) => m.tokens.length)));
     const B = rows.length;
     const tokens = new BigInt64Array(B * T).fill(BigInt(SPECIAL_IDS.pad));
     const targets = new BigInt64Array(B * T).fill(BigInt(IGNORE_INDEX));
     let selected = 0;
     let tokenCount = 0;
-    views.forEach((v, b) => {
-      const m = this.corrupt(v.ids, v.rng);
+    made.forEach((m, b) => {
       tokens.set(m.tokens, b * T);
       targets.set(m.targets, b * T);
       selected += m.selected;
       tokenCount += m.tokens.length;
     });
     return { epoch, index, rows, tokens: hostArray('int64', [B, T], tokens), targets: hostArray('int64', [B, T], targets), selected, tokenCount };
+  }
+
+  /** The mask draw an epoch uses: the epoch itself, or epoch mod K with a mask cycle of K. */
+  maskDraw(epoch: number): number {
+    return this.opts.maskCycle === undefined ? epoch : epoch % this.opts.maskCycle;
+  }
+
+  /** Sequence `i` cropped and corrupted as mask draw `draw` (= the epoch without a mask cycle) makes it. */
+  row(draw: number, i: number): MlmRow {
+    if (this.data.ids[i] === undefined) throw configError(`the stream has no sequence ${i} (it holds ${this.data.ids.length})`);
+    const v = this.cropped(draw, i);
+    return this.corrupt(v.ids, v.rng);
+  }
+
+  /** Tokens of sequence `i` as a row (BOS + cropped residues + EOS); the same for every draw. */
+  rowLength(i: number): number {
+    return Math.min((this.data.ids[i] as Uint8Array).length, this.opts.crop) + 2;
   }
 
   /** The crop window of sequence `i` in `epoch`, and the generator positioned for its mask draws. */
@@ -154,7 +188,7 @@ export class MlmStream {
   }
 
   /** BOS + ids + EOS, corrupted with the 80/10/10 rule. */
-  private corrupt(ids: Uint8Array, rng: Rng): { tokens: BigInt64Array; targets: BigInt64Array; selected: number } {
+  private corrupt(ids: Uint8Array, rng: Rng): MlmRow {
     const row = new BigInt64Array(ids.length + 2);
     row[0] = BigInt(SPECIAL_IDS.cls);
     for (let j = 0; j < ids.length; j++) row[j + 1] = BigInt(ids[j] as number);

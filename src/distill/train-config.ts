@@ -40,6 +40,10 @@ export const TrainConfigSchema = z
     out: z.string().min(1),
     student: z.union([z.enum(TRAIN_PRESETS), Custom]).default('student-s'),
     teacher: z.string().min(1).optional(),
+    /** A teacher-logit cache directory (`protdistil label`) instead of a live --teacher. */
+    teacherCache: z.string().min(1).optional(),
+    /** Reuse K mask draws cyclically (epoch e masks as epoch e mod K); a --teacher-cache run defaults to the cache's K. */
+    maskCycle: z.number().int().positive().optional(),
     lambda: z.number().min(0).max(1).optional(),
     temperature: z.number().positive().default(1),
     maskProb: z.number().gt(0).lt(1).default(0.15),
@@ -65,7 +69,8 @@ export const TrainConfigSchema = z
   })
   .strict()
   .refine((c) => !(c.batchSize !== undefined && c.toksPerBatch !== undefined), { message: 'give --batch-size or --toks-per-batch, not both' })
-  .refine((c) => c.teacher !== undefined || c.lambda === undefined || c.lambda === 0, { message: '--lambda > 0 needs a --teacher' });
+  .refine((c) => c.teacher !== undefined || c.teacherCache !== undefined || c.lambda === undefined || c.lambda === 0, { message: '--lambda > 0 needs a --teacher (or --teacher-cache)' })
+  .refine((c) => c.teacher === undefined || c.teacherCache === undefined, { message: 'give --teacher or --teacher-cache, not both' });
 
 /** A validated run configuration (durations in ms). */
 export type TrainConfig = Readonly<z.infer<typeof TrainConfigSchema>>;
@@ -98,7 +103,7 @@ export function studentConfig(c: TrainConfig): EsmConfig {
   });
 }
 
-/** λ of the run: the given value, 0.5 with a teacher, 0 without. */
+/** λ of the run: the given value, 0.5 with a teacher (live or cached), 0 without. */
 export function effectiveLambda(c: TrainConfig): number {
-  return c.lambda ?? (c.teacher === undefined ? 0 : 0.5);
+  return c.lambda ?? (c.teacher === undefined && c.teacherCache === undefined ? 0 : 0.5);
 }

@@ -16,6 +16,7 @@ import { TrainStep, type StepResult } from '../train/train-step.js';
 import { writeModelOutputs } from './model-outputs.js';
 import { effectiveLambda, studentConfig, type TrainConfig } from './train-config.js';
 import { LiveTeacher, type TeacherSource } from './teacher.js';
+import { TeacherCache } from './teacher-cache.js';
 
 /**
  * One `protdistil train` run: masked-LM training, with knowledge distillation when a teacher is
@@ -103,7 +104,11 @@ export async function runTraining(cfg: TrainConfig, resume: boolean, ev: TrainEv
   const unknown = cfg.unknownAsUnk ? 'unk' : 'error';
   const train = await loadSequenceSet(cfg.train, { unknown });
   const valid = cfg.valid === undefined ? null : await loadSequenceSet(cfg.valid, { unknown, ...(cfg.validLimit === undefined ? {} : { limit: cfg.validLimit }) });
+  // A teacher cache fixes the mask draws: epoch e uses draw e mod K (src/distill/teacher-cache.ts).
+  const cache = lambda > 0 && cfg.teacherCache !== undefined ? TeacherCache.open(cfg.teacherCache) : null;
+  const maskCycle = cache === null ? cfg.maskCycle : cache.useMaskCycle(cfg.maskCycle);
   const stream = new MlmStream(train, {
+    ...(maskCycle === undefined ? {} : { maskCycle }),
     seed: cfg.seed,
     crop: cfg.crop,
     maskProb: cfg.maskProb,
@@ -115,18 +120,21 @@ export async function runTraining(cfg: TrainConfig, resume: boolean, ev: TrainEv
   const warmup = cfg.warmupSteps ?? Math.min(1000, Math.floor(totalSteps / 10));
   if (cfg.schedule !== 'constant' && warmup >= totalSteps) throw configError(`--warmup-steps ${warmup} must be below the run's ${totalSteps} steps`);
 
-  const teacher: TeacherSource | null = lambda > 0 && cfg.teacher !== undefined ? await LiveTeacher.load(cfg.teacher, await teacherFingerprint(cfg.teacher)) : null;
-  if (lambda > 0 && teacher === null) throw configError('distillation (λ > 0) needs --teacher');
+  const trainSha = await fileSha256(cfg.train);
+  cache?.checkRun({ train: cfg.train, trainSha256: trainSha, sequences: train.ids.length, unknownAsUnk: cfg.unknownAsUnk, seed: cfg.seed, crop: cfg.crop, maskProb: cfg.maskProb });
+  const teacher: TeacherSource | null = lambda > 0 && cfg.teacher !== undefined ? await LiveTeacher.load(cfg.teacher, await teacherFingerprint(cfg.teacher)) : cache;
+  if (lambda > 0 && teacher === null) throw configError('distillation (λ > 0) needs --teacher or --teacher-cache');
 
   const identity: Record<string, unknown> = {
     model: mcfg,
-    train: { file: await fileSha256(cfg.train), sequences: train.ids.length, unknownAsUnk: cfg.unknownAsUnk },
+    train: { file: trainSha, sequences: train.ids.length, unknownAsUnk: cfg.unknownAsUnk },
     teacher: teacher === null ? null : teacher.fingerprint,
     lambda,
     temperature: cfg.temperature,
     seed: cfg.seed,
     maskProb: cfg.maskProb,
     crop: cfg.crop,
+    ...(maskCycle === undefined ? {} : { maskCycle }),
     batching: cfg.toksPerBatch !== undefined ? { toksPerBatch: cfg.toksPerBatch } : { batchSize: cfg.batchSize ?? 32 },
     bucketStep: cfg.bucketStep,
     optimizer: { name: 'adamw', lr: cfg.lr, weightDecay: cfg.weightDecay, clip: cfg.clip ?? null },
@@ -251,6 +259,7 @@ export async function runTraining(cfg: TrainConfig, resume: boolean, ev: TrainEv
   if (lastValid === null || lastValid.step !== st.step) lastValid = await validate(performance.now() - t0);
   st = { ...st, elapsedMs: performance.now() - t0 };
   save();
+  cache?.close();
   const finalDir = join(out, 'final');
   writeModelOutputs(model, finalDir);
   return {
@@ -301,7 +310,7 @@ export function mlmTrainStep(model: EsmModel, o: MlmStepOptions): TrainStep {
 }
 
 /** A teacher's weights fingerprint: SHA-256 of its checkpoint file(s). */
-async function teacherFingerprint(path: string): Promise<string> {
+export async function teacherFingerprint(path: string): Promise<string> {
   if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     if (!existsSync(path)) throw configError(`cannot load the teacher ${path}: no such file or directory`);
     return fileSha256(path);

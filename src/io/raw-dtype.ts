@@ -64,6 +64,40 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/**
+ * The 16 bits of the IEEE half-precision value nearest to a float32 (round to nearest, ties to even;
+ * overflow to ±Infinity, NaN stays NaN; values below the smallest subnormal round to ±0).
+ */
+export function floatToHalf(x: number): number {
+  f32Scratch[0] = x;
+  const bits = u32Scratch[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
+  const e = exp - 127 + 15; // half exponent field
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // Subnormal half (or zero): shift the full significand (with its implicit 1) into 10 bits.
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e; // 13 + (1 - e)
+    const half = 1 << (shift - 1);
+    const rest = m & ((1 << shift) - 1);
+    let h = m >>> shift;
+    if (rest > half || (rest === half && (h & 1) === 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to Infinity).
+  if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++;
+  return sign | h;
+}
+
 /** Copies `bytes` into a fresh buffer when it is not aligned for `width`-byte typed-array views. */
 function aligned(bytes: Uint8Array, width: number): Uint8Array {
   // `new Uint8Array(view)` copies; `Buffer#slice` would not.

@@ -90,3 +90,25 @@ test('bad stream settings are config errors', () => {
   assertFails(() => new MlmStream(set, { seed: 1, crop: 64, toksPerBatch: 10, maskProb: 0.15 }), 'config', 'crop + 2');
   assertFails(() => new MlmStream(set, { seed: 1, crop: 64, batchSize: 4, maskProb: 1.5 }), 'config', 'mask probability');
 });
+
+test('a mask cycle of K reuses the crops and masks of epoch e mod K and keeps the batch order; batches hold row(draw, i)', () => {
+  const plain = new MlmStream(set, opts);
+  const cyc = new MlmStream(set, { ...opts, maskCycle: 2 });
+  let differ = 0;
+  for (const epoch of [0, 1, 2, 3]) {
+    assert.deepEqual(cyc.plan(epoch), plain.plan(epoch), 'batch order still changes every epoch');
+    for (const index of [0, 3]) {
+      const b = cyc.batch(epoch, index);
+      const T = b.tokens.shape[1] as number;
+      b.rows.forEach((seq, r) => {
+        const want = plain.row(epoch % 2, seq);
+        assert.equal(cyc.rowLength(seq), want.tokens.length);
+        assert.deepEqual(b.tokens.data.subarray(r * T, r * T + want.tokens.length), want.tokens);
+        assert.deepEqual(b.targets.data.subarray(r * T, r * T + want.tokens.length), want.targets);
+        if (epoch >= 2 && plain.row(epoch, seq).targets.join() !== want.targets.join()) differ++;
+      });
+    }
+  }
+  assert.ok(differ > 0, 'without the cycle, epochs 2 and 3 draw new masks');
+  assertFails(() => new MlmStream(set, { ...opts, maskCycle: 0 }), 'config', 'mask cycle must be a positive integer');
+});
