@@ -60,7 +60,7 @@ describe('reported output spectrum', () => {
       const run = await runDistilRank(config);
       const t = run.teachers[0] as TeacherResult;
       assert.equal(t.closedForm.method, solver);
-      const reported = (detailsJson(run) as { teachers: Record<string, { output_spectrum: number[] }> }).teachers.random?.output_spectrum ?? [];
+      const reported = (detailsJson(run) as { experiments: Record<string, { output_spectrum: number[] }> }).experiments.Random?.output_spectrum ?? [];
       assert.ok(reported.length >= RANK, `${reported.length} values reported`);
       if (solver === 'exact') assert.equal(reported.length, DIM, 'the exact solver reports the full spectrum');
       for (let j = 1; j < reported.length; j++) assert.ok((reported[j] as number) <= (reported[j - 1] as number) * (1 + 1e-6), 'descending');
