@@ -162,8 +162,12 @@ try {
       for (let v = 0; v < cfg.vocabSize; v++) maxDiff = Math.max(maxDiff, Math.abs(theirs[p * cfg.vocabSize + v]! - rec.first![p * cfg.vocabSize + v]!));
     });
     const m = r.manifest ?? manifestOf(out);
-    labelRows.push([name, model.numParameters(), `${n} × ≤${crop}`, tokens, rec.batches.length, oursForward, oursLabel, peer.tokens_per_s, oursForward / peer.tokens_per_s, oursLabel / peer.tokens_per_s, maxDiff.toExponential(1)]);
-    sizeRows.push([name, 'float32', m.positions / tokens, m.bytes / (tokens / 1e6) / MiB, '-', '-']);
+    let maxAbs = 0;
+    firstTokens.forEach((t, p) => {
+      if (t !== 1n) for (let v = 0; v < cfg.vocabSize; v++) maxAbs = Math.max(maxAbs, Math.abs(rec.first![p * cfg.vocabSize + v]!));
+    });
+    labelRows.push([name, `${(model.numParameters() / 1e6).toFixed(1)} M`, `${n} × ≤${crop}`, tokens, rec.batches.length, oursForward.toFixed(1), oursLabel.toFixed(1), peer.tokens_per_s.toFixed(1), (oursForward / peer.tokens_per_s).toFixed(2), (oursLabel / peer.tokens_per_s).toFixed(2), `${maxDiff.toExponential(1)} (of ${maxAbs.toFixed(1)})`]);
+    sizeRows.push([name, 'float32', (m.positions / tokens).toFixed(4), (m.bytes / (tokens / 1e6) / MiB).toFixed(2), '-', '-']);
     console.log(`  ${name}: labelled (torch ${peer.torch_version}, peer peak RSS ${peer.peak_rss_mb.toFixed(0)} MB)`);
     if (cfg.arch === 'esm2' && esm2Teacher === null) {
       const out16 = join(dir, `cache16-${name}`);
@@ -185,7 +189,7 @@ try {
       };
       const A = cat(za);
       const B = cat(zb);
-      sizeRows.push([name, 'float16', m16.positions / tokens, m16.bytes / (tokens / 1e6) / MiB, meanKl(A, B, cfg.vocabSize, 1).toExponential(2), meanKl(A, B, cfg.vocabSize, 2).toExponential(2)]);
+      sizeRows.push([name, 'float16', (m16.positions / tokens).toFixed(4), (m16.bytes / (tokens / 1e6) / MiB).toFixed(2), meanKl(A, B, cfg.vocabSize, 1).toExponential(2), meanKl(A, B, cfg.vocabSize, 2).toExponential(2)]);
       a.close();
       b.close();
       const hf = join(dir, `teacher-${name}`);
@@ -194,7 +198,7 @@ try {
     }
   }
   console.log('\nLabelling: teacher logits at 15 % masked positions (tokens/s; forward = teacher session only, label = FASTA in to shard file out)');
-  console.log(table(['teacher', 'params', 'sequences', 'tokens', 'batches', 'ours forward tok/s', 'ours label tok/s', 'torch forward+LM head tok/s', 'ratio forward', 'ratio label', 'max |Δ logit| (batch 1)'], labelRows));
+  console.log(table(['teacher', 'params', 'sequences', 'tokens', 'batches', 'ours forward tok/s', 'ours label tok/s', 'torch forward+LM head tok/s', 'ratio forward', 'ratio label', 'max |Δ logit| batch 1 (of max |logit|)'], labelRows));
   console.log('\nCache size (one mask draw; masked positions per labelled token; KL(float32 ‖ float16) of the teacher distributions, mean over positions)');
   console.log(table(['teacher', 'dtype', 'positions/token', 'MiB per M tokens', 'KL T=1', 'KL T=2'], sizeRows));
 
@@ -226,15 +230,17 @@ try {
     }
     const mlm = results[0]!.tps;
     const liveLosses = results[1]!.losses;
+    const rel = (r: { losses: number[] }, s: number): number => Math.abs(r.losses[s]! - liveLosses[s]!) / liveLosses[s]!;
     const rows = results.map((r, i) => [
       r.name,
-      r.tps,
-      r.tps / mlm,
+      r.tps.toFixed(1),
+      (r.tps / mlm).toFixed(2),
       r.share === null ? '-' : `${(r.share * 100).toFixed(1)} %`,
-      i < 2 ? '-' : Math.max(...r.losses.map((l, s) => Math.abs(l - liveLosses[s]!) / liveLosses[s]!)).toExponential(1),
+      i < 2 ? '-' : rel(r, 0).toExponential(1),
+      i < 2 ? '-' : Math.max(...r.losses.map((_, s) => rel(r, s))).toExponential(1),
     ]);
     console.log(`\nTraining student-s (crop ${crop}, batch 16, ${trainSteps} steps, median tok/s over steps 3..${trainSteps}); caches labelled in ${(labelMs.float32! / 1000).toFixed(1)} s (float32), ${(labelMs.float16! / 1000).toFixed(1)} s (float16)`);
-    console.log(table(['run', 'tok/s', 'vs MLM only', 'teacher share of step', 'max rel |Δ loss| vs live'], rows));
+    console.log(table(['run', 'tok/s', 'vs MLM only', 'teacher share of step', 'rel |Δ loss| vs live, step 1', 'max over steps'], rows));
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -62,15 +62,19 @@ test('train --teacher-cache logs bit-identical losses to train --teacher with th
   assert.deepEqual(b.map((r) => [r.step, r.loss, r.ce, r.kd]), a.map((r) => [r.step, r.loss, r.ce, r.kd]));
 });
 
-test('with several rows per batch the losses agree to float32 rounding (the teacher saw other padding when labelling)', () => {
+test('with several rows per batch the step-1 loss agrees to float32 rounding, later ones closely (the teacher saw other padding when labelling)', () => {
   const args = student.map((x, i) => (student[i - 1] === '--batch-size' ? '4' : student[i - 1] === '--max-steps' ? '9' : x));
   ok(run([...args, '--teacher', teacherDir, '--mask-cycle', '2', '--out', join(dir, 'live4')]));
   ok(run([...args, '--teacher-cache', cache, '--out', join(dir, 'cached4')]));
   const a = log(join(dir, 'live4'));
   const b = log(join(dir, 'cached4'));
   assert.equal(b.length, 9);
-  const worst = Math.max(...a.map((r, i) => Math.abs(r.loss - b[i]!.loss) / Math.abs(r.loss)));
-  assert.ok(worst < 1e-5, `worst relative loss difference ${worst}`);
+  const rel = a.map((r, i) => Math.abs(r.loss - b[i]!.loss) / Math.abs(r.loss));
+  // Step 1 starts from the same weights: only the teacher logits' rounding differs.
+  assert.ok(rel[0]! < 1e-6, `step 1 relative loss difference ${rel[0]}`);
+  // Later steps also carry AdamW's first updates (≈ lr·sign(g)), which turn last-bit gradient
+  // differences of near-zero components into lr-sized weight differences: small, not rounding-level.
+  assert.ok(Math.max(...rel) < 1e-3, `relative loss differences ${rel.join(', ')}`);
 });
 
 test('a live-teacher run killed mid-way resumes from the cache with the same losses (the run identity does not depend on the teacher source)', () => {
