@@ -1,7 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { configError, ioError } from '../errors.js';
+import { configError } from '../errors.js';
 import { toJsonText, writeFilesAtomic, type FileEntry } from '../io/atomic-write.js';
 import { runtimeOptions } from '../runtime/program.js';
 import { parseRankConfig, SOLVERS, SYNTHETIC_KINDS, TEACHER_KINDS, type RankConfig } from '../rank/config.js';
@@ -12,6 +12,7 @@ import { studentFiles } from '../rank/student-export.js';
 import { DETAILS_FILE, detailsJson, REPORT_MD, REPORT_PNG, REPORT_SVG, SUMMARY_FILE, summaryJson, teacherSummary } from '../rank/summary.js';
 import { parseFloatFlag, parseIntFlag, parseListFlag } from './flags.js';
 import { existingIn, replaceNote, toBeReplaced, writtenList } from './overwrite.js';
+import { rawFromFlags } from './flag-table.js';
 import { progressBar } from './progress.js';
 
 /**
@@ -133,32 +134,11 @@ export function registerRank(program: Command): void {
 
 /** Flags (and --config) to the raw config object that the schema validates. */
 function rawConfig(o: Record<string, string | undefined>): Record<string, unknown> {
-  let raw: Record<string, unknown> = {};
-  if (o.config !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(o.config, 'utf8');
-    } catch (e) {
-      throw ioError(`--config: cannot read ${o.config}: ${(e as Error).message}`, e);
-    }
-    try {
-      raw = JSON.parse(text) as Record<string, unknown>;
-    } catch (e) {
-      throw configError(`--config ${o.config}: not valid JSON: ${(e as Error).message}`);
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw configError(`--config ${o.config}: must hold a JSON object`);
-  }
-  for (const [flag, key, , , parse] of FLAGS) {
-    const v = o[camel(flag)];
-    if (v !== undefined) raw[key] = parse(flag, v);
-  }
+  const raw = rawFromFlags(o, FLAGS);
+  // --layer repeats (commander collects it), adding to a config file's layers.
   const layers = (o as Record<string, unknown>).layer as string[] | undefined;
   if (layers !== undefined) raw.layers = [...(Array.isArray(raw.layers) ? (raw.layers as string[]) : []), ...layers];
   return raw;
-}
-
-function camel(flag: string): string {
-  return flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Fails early (before hours of work) when an output path exists and is not a directory. */

@@ -147,18 +147,7 @@ export class MlmStream {
     const draw = this.maskDraw(epoch);
     const made = rows.map((i) => this.row(draw, i));
     const T = this.bucket(Math.max(...made.map((m) => m.tokens.length)));
-    const B = rows.length;
-    const tokens = new BigInt64Array(B * T).fill(BigInt(SPECIAL_IDS.pad));
-    const targets = new BigInt64Array(B * T).fill(BigInt(IGNORE_INDEX));
-    let selected = 0;
-    let tokenCount = 0;
-    made.forEach((m, b) => {
-      tokens.set(m.tokens, b * T);
-      targets.set(m.targets, b * T);
-      selected += m.selected;
-      tokenCount += m.tokens.length;
-    });
-    return { epoch, index, rows, tokens: hostArray('int64', [B, T], tokens), targets: hostArray('int64', [B, T], targets), selected, tokenCount };
+    return padRows(made, rows, T, epoch, index);
   }
 
   /** The mask draw an epoch uses: the epoch itself, or epoch mod K with a mask cycle of K. */
@@ -196,4 +185,20 @@ export class MlmStream {
     const m = maskTokens(hostArray('int64', [1, row.length], row), rng, { selectProb: this.opts.maskProb });
     return { tokens: m.tokens.data as BigInt64Array, targets: m.targets.data as BigInt64Array, selected: m.selected };
   }
+}
+
+/** Rows (BOS + corrupted residues + EOS, with targets) padded to one (B, T) batch with `<pad>` and the ignore index. */
+export function padRows(made: readonly { tokens: BigInt64Array; targets: BigInt64Array; selected: number }[], rows: readonly number[], T: number, epoch: number, index: number): MlmBatch {
+  const B = made.length;
+  const tokens = new BigInt64Array(B * T).fill(BigInt(SPECIAL_IDS.pad));
+  const targets = new BigInt64Array(B * T).fill(BigInt(IGNORE_INDEX));
+  let selected = 0;
+  let tokenCount = 0;
+  made.forEach((m, b) => {
+    tokens.set(m.tokens, b * T); // row b of (B, T)
+    targets.set(m.targets, b * T);
+    selected += m.selected;
+    tokenCount += m.tokens.length;
+  });
+  return { epoch, index, rows, tokens: hostArray('int64', [B, T], tokens), targets: hostArray('int64', [B, T], targets), selected, tokenCount };
 }

@@ -1,12 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { IGNORE_INDEX } from '../data/masking.js';
-import { MlmStream, type MlmBatch } from '../data/mlm-stream.js';
-import { SPECIAL_IDS } from '../data/alphabet.js';
+import { MlmStream, padRows } from '../data/mlm-stream.js';
 import { fileSha256, loadSequenceSet } from '../data/sequence-set.js';
 import { configError, dataError, isProtdistilError } from '../errors.js';
 import { shardRange, type Shard } from '../extract/shard.js';
-import { hostArray } from '../tensor/host-array.js';
 import { cacheKey, identityDiff, MASK_RULE, type CacheDType, type CacheIdentity } from './cache-identity.js';
 import { listShardFiles, MANIFEST_FILE, mergeShards, type CacheManifest } from './cache-manifest.js';
 import { shardFileName, ShardReader, ShardWriter, type ShardFooter } from './cache-shard.js';
@@ -105,7 +103,7 @@ export async function labelShard(teacher: TeacherSource, fasta: string, out: str
         const T = stream.bucket(stream.rowLength(order[at]!));
         const rows = order.slice(at, at + Math.max(1, Math.floor(o.toksPerBatch / T)));
         at += rows.length;
-        const batch = padBatch(rows.map((i) => stream.row(d, i)), rows, T, d, index);
+        const batch = padRows(rows.map((i) => stream.row(d, i)), rows, T, d, index);
         const z = (await teacher.logits(batch)).data as Float32Array; // (B, T, V)
         if (z.length !== rows.length * T * V) throw dataError(`the teacher returned ${z.length} logits for a (${rows.length}, ${T}, ${V}) batch`);
         const targets = batch.targets.data as BigInt64Array;
@@ -129,22 +127,6 @@ export async function labelShard(teacher: TeacherSource, fasta: string, out: str
     writer.abort();
     throw e;
   }
-}
-
-/** Rows padded to (B, T) with `<pad>` and the ignore index. */
-function padBatch(made: readonly { tokens: BigInt64Array; targets: BigInt64Array; selected: number }[], rows: readonly number[], T: number, draw: number, index: number): MlmBatch {
-  const B = made.length;
-  const tokens = new BigInt64Array(B * T).fill(BigInt(SPECIAL_IDS.pad));
-  const targets = new BigInt64Array(B * T).fill(BigInt(IGNORE_INDEX));
-  let selected = 0;
-  let tokenCount = 0;
-  made.forEach((m, b) => {
-    tokens.set(m.tokens, b * T);
-    targets.set(m.targets, b * T);
-    selected += m.selected;
-    tokenCount += m.tokens.length;
-  });
-  return { epoch: draw, index, rows, tokens: hostArray('int64', [B, T], tokens), targets: hostArray('int64', [B, T], targets), selected, tokenCount };
 }
 
 /**

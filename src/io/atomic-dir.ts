@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ioError, isProtdistilError } from '../errors.js';
+import { syncDirectory } from './atomic-write.js';
 
 /**
  * Atomic directories: the contents are written into a hidden temp directory beside the target,
@@ -23,10 +24,10 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
   try {
     mkdirSync(tmp);
     fill(tmp);
-    syncDir(tmp);
+    syncDirectory(tmp);
     if (existsSync(dir)) renameSync(dir, old);
     renameSync(tmp, dir);
-    syncDir(parent);
+    syncDirectory(parent);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     if (existsSync(old) && !existsSync(dir)) renameSync(old, dir);
@@ -48,17 +49,5 @@ function removeStaleTemps(parent: string, name: string): void {
   if (aside !== undefined && !existsSync(target)) renameSync(join(parent, aside), target);
   for (const entry of entries) {
     if (entry.startsWith(`.${name}.tmp-`) || entry.startsWith(`.${name}.old-`)) rmSync(join(parent, entry), { recursive: true, force: true });
-  }
-}
-
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Not every filesystem lets a directory be flushed; the renames have happened either way.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }

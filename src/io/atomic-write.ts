@@ -163,7 +163,7 @@ function writeTemp(op: string, path: string, data: Uint8Array | string, created:
 }
 
 /** Flushes a directory entry so a completed rename survives a power loss (best effort: not all platforms allow it). */
-function syncDirectory(dir: string): void {
+export function syncDirectory(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, 'r');
