@@ -2,7 +2,7 @@
  * Time-to-perplexity: protdistil and PyTorch train the same model from the same weights on the same
  * batches in the same order for the same wall-clock budget, and both report pure-mask validation
  * perplexity at the same marks of training time.
- *   node dist/bench/train.js --time-to-ppl MINUTES [--ttp-model esm2-8m] [--ttp-crop 128] [--ttp-batch 32]
+ *   node dist/bench/train.js --time-to-ppl MINUTES [--ttp-model esm2-8m] [--ttp-heads H] [--ttp-crop 128] [--ttp-batch 32]
  *     [--ttp-lr 1e-3] [--ttp-warmup 100] [--ttp-eval-every SECONDS] [--ttp-valid ../shared/data/pretrain/valid.fasta]
  *     [--ttp-valid-n 120] [--ttp-max-tok-s 8000] [--threads 2] [--torch-threads N] [--seed 0] [--train …]
  *
@@ -23,7 +23,7 @@ import { MlmStream } from '../src/data/mlm-stream.js';
 import { loadSequenceSet } from '../src/data/sequence-set.js';
 import { corruptedRow, scoredPositions } from '../src/eval/perplexity.js';
 import { writeNpy } from '../src/io/npy.js';
-import { esmPreset } from '../src/models/esm/config.js';
+import { esmPreset, parseEsmConfig } from '../src/models/esm/config.js';
 import { hostArray } from '../src/tensor/host-array.js';
 import { machineLine, table } from './peer.js';
 import { flagReader, ROOT, runOurs, runTorch, writeBatches, writeSpec, type TrainBenchSpec } from './train-common.js';
@@ -46,6 +46,7 @@ export async function runTimeToPpl(args: readonly string[]): Promise<void> {
   const torchThreads = Number(flag('--torch-threads', String(threads)).split(',')[0]);
   const seed = Number(flag('--seed', '0'));
   const preset = flag('--ttp-model', 'esm2-8m');
+  const heads = flag('--ttp-heads', '');
   const crop = Number(flag('--ttp-crop', '128'));
   const batchSize = Number(flag('--ttp-batch', '32'));
   const lr = Number(flag('--ttp-lr', '1e-3'));
@@ -87,11 +88,11 @@ export async function runTimeToPpl(args: readonly string[]): Promise<void> {
   writeNpy(join(dir, 'valid_truth.npy'), hostArray('int32', [truth.length], Int32Array.from(truth)));
 
   const spec: TrainBenchSpec = {
-    name: `ttp-${preset}`, model: esmPreset(preset), teacherModel: null, lambda: 0, temperature: 1, lr, warmup, weightDecay: 0.01, clip: null, seed, threads,
+    name: `ttp-${preset}${heads === '' ? '' : `-h${heads}`}`, model: heads === '' ? esmPreset(preset) : parseEsmConfig({ ...esmPreset(preset), attentionHeads: Number(heads) }), teacherModel: null, lambda: 0, temperature: 1, lr, warmup, weightDecay: 0.01, clip: null, seed, threads,
     batchesDir: dir, budgetSec, evalEverySec, stream: { train, valid, validLimit, crop, batchSize, maskProb: 0.15 },
   };
   writeSpec(dir, spec);
-  console.log(`${preset}, crop ${crop}, batch ${batchSize}, AdamW lr ${lr} (warm-up ${warmup} steps, then constant), seed ${seed}; budget ${minutes} min of training per side, evaluation every ${evalEverySec} s of training on ${truth.length} pure-masked positions of the first ${validLimit} sequences of ${valid}; ${n} batches exported; threads ours ${threads}, torch ${torchThreads}`);
+  console.log(`${preset}${heads === '' ? '' : ` with ${heads} heads`}, crop ${crop}, batch ${batchSize}, AdamW lr ${lr} (warm-up ${warmup} steps, then constant), seed ${seed}; budget ${minutes} min of training per side, evaluation every ${evalEverySec} s of training on ${truth.length} pure-masked positions of the first ${validLimit} sequences of ${valid}; ${n} batches exported; threads ours ${threads}, torch ${torchThreads}`);
   console.log('\nprotdistil…');
   const ours = runOurs<TtpResult>(dir, 'ttp');
   console.log('PyTorch…');

@@ -5,14 +5,15 @@ import { readTokenSet } from '../compress/calibration-set.js';
 import { compressEsm } from '../compress/compress.js';
 import { distillCompressed, type CompressDistillResult } from '../compress/distill.js';
 import { perplexityPair, representationAgreement, safetensorsSize, throughput } from '../compress/evaluate.js';
+import type { FactorMethod } from '../compress/projection-fit.js';
 import type { RankPolicy } from '../compress/rank-policy.js';
 import { renderCompressPng, reportJson, reportMarkdown, REPORT_JSON, REPORT_MD, REPORT_PNG, type CompressReport } from '../compress/report.js';
 import { loadSequenceSet } from '../data/sequence-set.js';
 import { configError } from '../errors.js';
-import { toJsonText, writeFilesAtomic, type FileEntry } from '../io/atomic-write.js';
+import { fileDataBytes, toJsonText, writeFilesAtomic, type FileEntry } from '../io/atomic-write.js';
 import { hfEsmFiles } from '../io/esm/hf-writer.js';
 import { loadEsm } from '../io/esm/load.js';
-import { exportEsmOnnx } from '../models/esm/onnx.js';
+import { exportEsmOnnxFiles, onnxFileEntries } from '../models/esm/onnx.js';
 import { runtimeOptions } from '../runtime/program.js';
 import { parseFloatFlag, parseIntFlag } from './flags.js';
 import { progressBar, type Progress } from './progress.js';
@@ -30,6 +31,7 @@ interface CompressFlags {
   rank?: string;
   targetCosine?: string;
   paramsFraction?: string;
+  method: string;
   maxTokens: string;
   truncationSeqLength: string;
   toksPerBatch: string;
@@ -59,6 +61,7 @@ export function registerCompress(program: Command): void {
     .option('--rank <r>', 'the same rank for every projection (1 <= r < min(d_in, d_out)); projections it would not shrink stay dense')
     .option('--target-cosine <x>', 'per projection, the smallest rank whose output cosine on the calibration inputs reaches x (0 < x <= 1)')
     .option('--params-fraction <f>', 'keep at most this fraction of the projection parameters, ranks allocated greedily by fidelity lost per parameter saved (0 < f < 1)')
+    .option('--method <m>', "factors at the chosen ranks: 'closed-form' (data-aware, exact optimum for the calibration inputs) or 'weight-svd' (truncated SVD of the weights; the data-free baseline at the same ranks)", 'closed-form')
     .option('--max-tokens <n>', 'calibration tokens (BOS/EOS included)', '50000')
     .option('--truncation-seq-length <n>', 'residues kept per sequence', '1022')
     .option('--toks-per-batch <n>', 'padded tokens per forward batch', '4096')
@@ -80,6 +83,8 @@ export function registerCompress(program: Command): void {
       if (o.fasta === undefined) throw configError('compress needs --fasta CALIB.fasta (calibration sequences)');
       if (o.out === undefined) throw configError('compress needs --out DIR');
       const policy = parsePolicy(o);
+      if (o.method !== 'closed-form' && o.method !== 'weight-svd') throw configError(`--method must be 'closed-form' or 'weight-svd', got '${o.method}'`);
+      const method: FactorMethod = o.method;
       checkEmptyDir(o.out);
       const maxTokens = parseIntFlag('--max-tokens', o.maxTokens, 1);
       const truncation = parseIntFlag('--truncation-seq-length', o.truncationSeqLength, 1);
@@ -101,6 +106,7 @@ export function registerCompress(program: Command): void {
       let phase = '';
       const result = await compressEsm(work, calib, {
         policy,
+        method,
         sampleRows,
         onProgress: (p, done, total, label) => {
           if (p !== phase) {
@@ -141,14 +147,14 @@ export function registerCompress(program: Command): void {
         perplexity = { set: `${o.valid} (first ${vset.ids.length} sequences)`, ...(await perplexityPair(original.model, work, vset, { seed, truncation })) };
       }
       const speed = repeats === 0 ? [] : await throughput(original.model, work, shapes, repeats, seed);
-      const onnx = exportEsmOnnx(work, { maxTokens: Math.min(1024, truncation + 2) });
+      const onnx = onnxFileEntries(join(o.out, 'model.onnx'), exportEsmOnnxFiles(work, { maxTokens: Math.min(1024, truncation + 2) }));
       const modelFiles = hfEsmFiles(work, o.out);
       const report: CompressReport = {
         model: { source: modelPath, arch: c.arch, layers: c.numLayers, embedDim: c.embedDim, ffnDim: c.ffnDim },
         calibration: { fasta: o.fasta, maxTokens },
         result,
         params: { before: original.model.numParameters(), after: work.numParameters() },
-        fileBytes: { before: safetensorsSize(original.model), after: (modelFiles[0] as FileEntry).data.length, onnx: onnx.length },
+        fileBytes: { before: safetensorsSize(original.model), after: fileDataBytes((modelFiles[0] as FileEntry).data), onnx: onnx.reduce((a, f) => a + fileDataBytes(f.data), 0) },
         agreement,
         perplexity,
         throughput: speed,
@@ -158,7 +164,7 @@ export function registerCompress(program: Command): void {
       };
       const files: FileEntry[] = [
         ...modelFiles,
-        { path: join(o.out, 'model.onnx'), data: onnx },
+        ...onnx,
         { path: join(o.out, REPORT_JSON), data: toJsonText(reportJson(report), REPORT_JSON) },
         { path: join(o.out, REPORT_MD), data: reportMarkdown(report) },
         { path: join(o.out, REPORT_PNG), data: await renderCompressPng(report) },

@@ -5,7 +5,7 @@ import { checkRank } from '../nn/low-rank-linear.js';
 import type { Module } from '../nn/module.js';
 import type { RuntimeOptions } from '../runtime/ort.js';
 import type { TokenSet } from './calibration-set.js';
-import { fitProjection, lowRankModule, maxSavingRank, projectionParameters } from './projection-fit.js';
+import { factorsModule, factorsRelError, fitProjection, maxSavingRank, methodFactors, projectionParameters, type FactorMethod } from './projection-fit.js';
 import { allocateRanks, basisSize, chooseRank, type RankAllocation, type RankPolicy } from './rank-policy.js';
 import { calibrateSequentially, projectionSites } from './sequential.js';
 
@@ -34,6 +34,7 @@ export interface ProjectionReport {
 /** What a compression did. */
 export interface CompressResult {
   readonly policy: RankPolicy;
+  readonly method: FactorMethod;
   readonly projections: readonly ProjectionReport[];
   /** Ranks allocated from the uncompressed model's statistics (params-fraction only). */
   readonly allocation: RankAllocation | null;
@@ -46,6 +47,12 @@ export interface CompressResult {
 /** Options of {@link compressEsm}. */
 export interface CompressOptions {
   readonly policy: RankPolicy;
+  /**
+   * How factors are computed at the chosen ranks (default `closed-form`). `weight-svd` is the
+   * data-free baseline: the truncated SVD of each weight matrix, at the ranks the policy picks
+   * from the same calibration statistics, so the two methods are compared at equal ranks.
+   */
+  readonly method?: FactorMethod;
   /** Calibration rows sampled per projection for output cosines (default 2048). */
   readonly sampleRows?: number;
   /** Accept rank = min(in, out) under a fixed rank (an exact refactorisation; for checks). */
@@ -91,6 +98,7 @@ export async function compressEsm(model: EsmModel, set: TokenSet, o: CompressOpt
   const t0 = performance.now();
   checkCompressInputs(model, set, o);
   const sampleRows = o.sampleRows ?? 2048;
+  const method = o.method ?? 'closed-form';
   const seqOpts = (phase: string) => ({ sampleRows, ...(o.runtime === undefined ? {} : { runtime: o.runtime }), onSite: (d: number, n: number, l: string) => o.onProgress?.(phase, d, n, l) });
 
   // A parameter budget is allocated from the dense model's statistics (all projections at once),
@@ -129,14 +137,17 @@ export async function compressEsm(model: EsmModel, set: TokenSet, o: CompressOpt
         reports.push({ path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, rank: null, paramsBefore: dense, paramsAfter: dense, cosine: 1, relError: 0 });
         continue;
       }
-      const lr = await lowRankModule(fit, rank, sample, o.allowFullRank === true ? { allowFullRank: true } : {});
+      const factors = await methodFactors(fit, rank, method);
+      const lr = await factorsModule(fit, factors, sample, o.allowFullRank === true ? { allowFullRank: true } : {});
       out.set(path, lr.module);
-      reports.push({ path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, rank, paramsBefore: dense, paramsAfter: lr.parameters, cosine: lr.cosine, relError: fit.relError[rank] as number });
+      const relError = method === 'closed-form' ? (fit.relError[rank] as number) : await factorsRelError(fit, factors);
+      reports.push({ path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, rank, paramsBefore: dense, paramsAfter: lr.parameters, cosine: lr.cosine, relError });
     }
     return out;
   }, seqOpts('compress'));
   return {
     policy: o.policy,
+    method,
     projections: reports,
     allocation,
     calibrationTokens: set.tokens,

@@ -1,7 +1,8 @@
 import { configError, dataError } from '../errors.js';
 import { engineMatmul, f32Matrix } from '../linalg/engine.js';
 import type { Linear } from '../nn/linear.js';
-import { LowRankLinear, lowRankParameters, rankSavesParameters, type LowRankFactors } from '../nn/low-rank-linear.js';
+import { LowRankLinear, lowRankParameters, rankSavesParameters, svdFactors, type LowRankFactors } from '../nn/low-rank-linear.js';
+import { truncatedSvd } from '../linalg/truncated-svd.js';
 import { closedFormFactors, outputBasis, type OutputBasis } from '../rank/closed-form.js';
 import type { DenseLayer } from '../rank/dense-layer.js';
 import { fromLinear, lowRankForward } from '../rank/low-rank-linear.js';
@@ -72,9 +73,51 @@ export function fitFactors(fit: ProjectionFit, rank: number): LowRankFactors {
   return closedFormFactors(fit.teacher, fit.basis, fit.moments.mean, rank);
 }
 
-/** The factors as a module, and their actual output cosine on the sample (float32 factors, not the formula). */
+/** How a projection's factors are computed: the data-aware closed form, or the truncated SVD of the weights alone (the baseline). */
+export type FactorMethod = 'closed-form' | 'weight-svd';
+
+/** The rank-r factors of a fit by `method` (weight SVD keeps the dense bias). */
+export async function methodFactors(fit: ProjectionFit, rank: number, method: FactorMethod): Promise<LowRankFactors> {
+  if (method === 'closed-form') return fitFactors(fit, rank);
+  const t = fit.teacher;
+  const svd = await truncatedSvd(f32Matrix(t.outFeatures, t.inFeatures, t.weight), { rank, method: 'gram' });
+  return svdFactors(svd, rank, t.bias);
+}
+
+/**
+ * Output energy the factors lose on all calibration tokens, as a fraction of the dense outputs'
+ * energy Σ‖y‖² (mean included), exactly from the moments: with ΔW = W − B·A and Δb = b − b̂,
+ *     Σ‖Δy‖² = tr(ΔW·G·ΔWᵀ) + n·‖ΔW·x̄ + Δb‖²   (G the centred Gram).
+ */
+export async function factorsRelError(fit: ProjectionFit, f: LowRankFactors): Promise<number> {
+  const { inFeatures: D, outFeatures: O } = fit.teacher;
+  const { rows: n, mean, gram } = fit.moments;
+  const ba = await engineMatmul(f32Matrix(O, f.rank, f.b), f32Matrix(f.rank, D, f.a)); // (O, r) @ (r, D) -> (O, D)
+  const dW = new Float32Array(O * D);
+  for (let i = 0; i < O * D; i++) dW[i] = (fit.teacher.weight[i] as number) - (ba.data[i] as number);
+  const energy = async (w: Float32Array, bias: Float64Array): Promise<number> => {
+    const wg = (await engineMatmul(f32Matrix(O, D, w), gram)).data; // (O, D) @ (D, D) -> (O, D)
+    let e = 0;
+    for (let i = 0; i < O * D; i++) e += (wg[i] as number) * (w[i] as number);
+    for (let o = 0; o < O; o++) {
+      let s = bias[o] as number;
+      for (let d = 0; d < D; d++) s += (w[o * D + d] as number) * (mean[d] as number);
+      e += n * s * s;
+    }
+    return e;
+  };
+  const dBias = Float64Array.from({ length: O }, (_, o) => (fit.teacher.bias[o] as number) - (f.bias[o] as number));
+  const total = await energy(fit.teacher.weight, Float64Array.from(fit.teacher.bias));
+  return total > 0 ? Math.max(await energy(dW, dBias), 0) / total : 0;
+}
+
+/** The closed-form factors as a module, and their actual output cosine on the sample (float32 factors, not the formula). */
 export async function lowRankModule(fit: ProjectionFit, rank: number, sample: Float32Array, opts: { allowFullRank?: boolean } = {}): Promise<{ module: LowRankLinear; cosine: number; parameters: number }> {
-  const f = fitFactors(fit, rank);
+  return factorsModule(fit, fitFactors(fit, rank), sample, opts);
+}
+
+/** Factors as a module, and their output cosine against the dense projection on the sample. */
+export async function factorsModule(fit: ProjectionFit, f: LowRankFactors, sample: Float32Array, opts: { allowFullRank?: boolean } = {}): Promise<{ module: LowRankLinear; cosine: number; parameters: number }> {
   const module = LowRankLinear.fromFactors(f, opts);
   const D = fit.teacher.inFeatures;
   const m = sample.length / D;

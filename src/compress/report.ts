@@ -7,6 +7,7 @@ import { renderVegaLite, svgToPng } from '../report/render.js';
 import type { CompressResult, ProjectionReport } from './compress.js';
 import type { CompressDistillResult } from './distill.js';
 import type { Agreement, Throughput } from './evaluate.js';
+import type { FactorMethod } from './projection-fit.js';
 import type { RankPolicy } from './rank-policy.js';
 
 /**
@@ -36,7 +37,11 @@ export interface CompressReport {
 }
 
 /** How calibration and rank selection were done, in words (stated in every report). */
-export function methodNote(policy: RankPolicy): string {
+export function methodNote(policy: RankPolicy, method: FactorMethod = 'closed-form'): string {
+  const fac =
+    method === 'closed-form'
+      ? 'Factors: the exact data-aware closed form (best rank-r map for the calibration inputs).'
+      : 'Factors: truncated SVD of each weight matrix (data-free baseline; dense bias kept), at the ranks chosen below from the calibration statistics.';
   const seq = 'Sequential calibration: each projection is fitted to the inputs it receives from the already-compressed earlier projections (layer k+1 on the outputs of compressed layer k; within a layer q/k/v, then out, fc1, fc2).';
   const sel =
     policy.kind === 'rank'
@@ -44,7 +49,7 @@ export function methodNote(policy: RankPolicy): string {
       : policy.kind === 'target-cosine'
         ? `Per projection, the smallest rank whose closed-form output cosine on sampled calibration inputs reaches ${policy.cosine}.`
         : `Ranks allocated for at most ${policy.fraction} of the projection parameters, greedily by relative output error lost per parameter saved, from the dense model's input statistics; then fitted sequentially.`;
-  return `${seq} ${sel} Projections whose rank would not store fewer weights stay dense.`;
+  return `${fac} ${seq} ${sel} Projections whose rank would not store fewer weights stay dense.`;
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -55,7 +60,8 @@ export function reportJson(r: CompressReport): Record<string, unknown> {
   return {
     model: r.model,
     calibration: { fasta: r.calibration.fasta, max_tokens: r.calibration.maxTokens, tokens: r.result.calibrationTokens, sequences: r.result.calibrationSequences, sample_rows: r.result.sampleRows },
-    rank_selection: { ...r.result.policy, method: methodNote(r.result.policy) },
+    factors: r.result.method,
+    rank_selection: { ...r.result.policy, method: methodNote(r.result.policy, r.result.method) },
     distillation: r.distill === null ? null : { steps: r.distill.steps, lambda: r.distill.lambda, temperature: r.distill.temperature, lr: r.distill.lr, first_loss: r.distill.firstLoss, last_loss: r.distill.lastLoss },
     projections: p.map((x) => ({
       name: x.path,
@@ -112,7 +118,7 @@ export function reportMarkdown(r: CompressReport): string {
     '',
     `${r.model.arch === 'esm2' ? 'ESM-2' : 'ESM-1b'}, ${r.model.layers} layers, embed ${r.model.embedDim}, FFN ${r.model.ffnDim}. Calibration: ${count(r.result.calibrationTokens)} tokens in ${r.result.calibrationSequences} sequences of ${r.calibration.fasta}.`,
     '',
-    methodNote(r.result.policy),
+    methodNote(r.result.policy, r.result.method),
     '',
     markdownTable(['', 'before', 'after', 'after/before'], rows, { align: ['left', 'right', 'right', 'right'] }),
     '',

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { writeDirAtomic } from '../io/atomic-dir.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFilesAtomic } from '../io/atomic-write.js';
 import { fairEsmFileName, writeFairEsm } from '../io/esm/fair-esm-writer.js';
 import { writeHfEsm } from '../io/esm/hf-writer.js';
 import type { EsmModel } from '../models/esm/model.js';
-import { exportEsmOnnx } from '../models/esm/onnx.js';
+import { exportEsmOnnxFiles, onnxFileEntries } from '../models/esm/onnx.js';
 
 /** File names inside a model output directory. */
 export interface ModelOutputFiles {
@@ -12,7 +12,7 @@ export interface ModelOutputFiles {
   readonly pt: string;
   /** Hugging Face `EsmForMaskedLM` directory. */
   readonly hf: string;
-  /** Standalone ONNX model (tokens -> logits, final representations). */
+  /** Standalone ONNX model (tokens -> logits, final representations; over 1.5 GB of weights with `model.onnx.data` beside it). */
   readonly onnx: string;
 }
 
@@ -25,7 +25,7 @@ export function writeModelOutputs(model: EsmModel, dir: string, stem = 'model'):
   writeDirAtomic(dir, (tmp) => {
     writeFairEsm(model, join(tmp, pt));
     writeHfEsm(model, join(tmp, 'hf'));
-    writeFileAtomic(join(tmp, 'model.onnx'), exportEsmOnnx(model));
+    writeFilesAtomic(onnxFileEntries(join(tmp, 'model.onnx'), exportEsmOnnxFiles(model)));
   });
   return { pt: join(dir, pt), hf: join(dir, 'hf'), onnx: join(dir, 'model.onnx') };
 }

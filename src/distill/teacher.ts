@@ -1,10 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { VOCAB_SIZE } from '../data/alphabet.js';
 import type { MlmBatch } from '../data/mlm-stream.js';
 import { configError, runtimeError } from '../errors.js';
-import { exportOnnx } from '../export/onnx-export.js';
-import { EsmForwardSession } from '../extract/forward-session.js';
+import { exportOnnxFiles } from '../export/onnx-export.js';
+import { writeFilesAtomic } from '../io/atomic-write.js';
 import { loadEsm } from '../io/esm/load.js';
 import type { EsmModel } from '../models/esm/model.js';
+import { EXTERNAL_DATA_ABOVE_BYTES, onnxFileEntries } from '../models/esm/onnx.js';
 import { ortTensor, OrtSession } from '../runtime/ort.js';
 import { runtimeOptions } from '../runtime/program.js';
 import { hostArray, type HostArray } from '../tensor/host-array.js';
@@ -30,14 +34,12 @@ export interface TeacherSource {
   readonly busyMs: number;
 }
 
-/** Parameter bytes above which a teacher's weights cannot be embedded in one ONNX protobuf (2 GiB limit, with headroom). */
-const EMBED_LIMIT_BYTES = 1.5 * 2 ** 30;
-
 /**
- * A teacher model run as an ONNX Runtime inference session in this process. Weights are embedded
- * as constant initializers, so ORT pre-packs them for its matrix kernels (docs/PERFORMANCE.md);
- * models too large for one protobuf (over ~1.5 GB of float32, e.g. ESM-1b 650M at 2.6 GB) run as
- * a session that reads the weights from their buffers instead.
+ * A teacher model run as an ONNX Runtime inference session in this process, with its weights as
+ * constant initializers, so ORT pre-packs them for its matrix kernels (docs/PERFORMANCE.md).
+ * Models too large for one protobuf (over ~1.5 GB of float32, e.g. ESM-1b 650M at 2.6 GB) are
+ * exported with their weights as ONNX external data into a temporary directory, opened from
+ * there, and the files removed once the session holds the weights.
  */
 export class LiveTeacher implements TeacherSource {
   busyMs = 0;
@@ -61,28 +63,36 @@ export class LiveTeacher implements TeacherSource {
   }
 
   /** Wraps a model already in memory. */
-  static async fromModel(model: EsmModel, description: string, fingerprint: string): Promise<LiveTeacher> {
+  static async fromModel(model: EsmModel, description: string, fingerprint: string, opts: { externalAboveBytes?: number } = {}): Promise<LiveTeacher> {
     if (model.config.vocabSize !== VOCAB_SIZE) {
       throw configError(`the teacher's vocabulary has ${model.config.vocabSize} tokens; students use the ESM alphabet of ${VOCAB_SIZE}: teacher and student must share the alphabet`);
     }
     model.freeze().eval();
     const maxTokens = model.config.arch === 'esm1b' ? model.config.maxPositions : 1026;
-    if (model.numParameters() * 4 <= EMBED_LIMIT_BYTES) {
-      model.reserveLength(maxTokens);
-      const bytes = exportOnnx(([tokens]) => [model.forward(tokens as Tensor).logits], [{ name: 'tokens', dtype: 'int64', dims: ['batch', 'length'] }], { outputNames: ['logits'], graphName: 'teacher' });
-      const session = await OrtSession.create(bytes, { ...runtimeOptions(), memoryArena: true });
-      return new LiveTeacher(description, fingerprint, model.config.vocabSize, async (tokens) => {
-        const out = await session.runAlloc({ tokens: ortTensor('int64', tokens.data, tokens.shape) });
-        const z = out.logits;
-        if (z === undefined) throw runtimeError('teacher session returned no logits');
-        return hostArray('float32', [...z.dims], z.data as Float32Array);
-      });
+    model.reserveLength(maxTokens);
+    const files = exportOnnxFiles(([tokens]) => [model.forward(tokens as Tensor).logits], [{ name: 'tokens', dtype: 'int64', dims: ['batch', 'length'] }], {
+      outputNames: ['logits'],
+      graphName: 'teacher',
+      ...(model.numParameters() * 4 > (opts.externalAboveBytes ?? EXTERNAL_DATA_ABOVE_BYTES) ? { external: { location: 'teacher.onnx.data', minBytes: 1024 } } : {}),
+    });
+    const runtime = { ...runtimeOptions(), memoryArena: true };
+    let session: OrtSession;
+    if (files.data === null) session = await OrtSession.create(files.model, runtime);
+    else {
+      const dir = mkdtempSync(join(tmpdir(), 'protdistil-teacher-'));
+      try {
+        const path = join(dir, 'teacher.onnx');
+        writeFilesAtomic(onnxFileEntries(path, files));
+        session = await OrtSession.createFromFile(path, runtime);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
-    const session = await EsmForwardSession.create(model, { reprLayers: [], logits: true, contacts: false }, { maxTokens });
     return new LiveTeacher(description, fingerprint, model.config.vocabSize, async (tokens) => {
-      const r = await session.run(tokens);
-      if (r.logits === null) throw runtimeError('teacher session returned no logits');
-      return r.logits;
+      const out = await session.runAlloc({ tokens: ortTensor('int64', tokens.data, tokens.shape) });
+      const z = out.logits;
+      if (z === undefined) throw runtimeError('teacher session returned no logits');
+      return hostArray('float32', [...z.dims], z.data as Float32Array);
     });
   }
 

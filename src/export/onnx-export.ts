@@ -2,7 +2,8 @@ import { noGrad } from '../autograd/mode.js';
 import { configError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { collectGraph } from '../runtime/graph.js';
-import { lowerToOnnx } from '../runtime/lower.js';
+import { lowerToOnnxFiles } from '../runtime/lower.js';
+import type { ExternalDataSpec, OnnxModelFiles } from '../runtime/onnx-builder.js';
 import type { DType } from '../tensor/host-array.js';
 import type { Node } from '../tensor/node.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -20,6 +21,8 @@ export interface ExportOptions {
   /** Sizes used to trace symbolic dims (default: distinct small primes not used by fixed dims). */
   readonly traceSizes?: Readonly<Record<string, number>>;
   readonly graphName?: string;
+  /** Large initializers to an external-data file ({@link exportOnnxFiles} only). */
+  readonly external?: ExternalDataSpec;
 }
 
 const PRIMES = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47];
@@ -32,6 +35,13 @@ const PRIMES = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47];
  * model is checked by running it at sizes other than the trace sizes in the tests.
  */
 export function exportOnnx(fn: (inputs: readonly Tensor[]) => readonly Tensor[], inputs: readonly ExportInput[], opts: ExportOptions): Uint8Array {
+  const files = exportOnnxFiles(fn, inputs, opts);
+  if (files.data !== null) throw configError('export: the model has external data; use exportOnnxFiles');
+  return files.model;
+}
+
+/** As {@link exportOnnx}; with `opts.external`, large initializers go to an external-data file (models past 2 GiB). */
+export function exportOnnxFiles(fn: (inputs: readonly Tensor[]) => readonly Tensor[], inputs: readonly ExportInput[], opts: ExportOptions): OnnxModelFiles {
   const fixed = new Set(inputs.flatMap((i) => i.dims.filter((d): d is number => typeof d === 'number')));
   const symNames = [...new Set(inputs.flatMap((i) => i.dims.filter((d): d is string => typeof d === 'string')))];
   const trace = new Map<string, number>();
@@ -53,12 +63,13 @@ export function exportOnnx(fn: (inputs: readonly Tensor[]) => readonly Tensor[],
   // do not depend on the inputs' symbolic dims and are declared with their fixed size.
   const lowered = new Map(outs.map((o) => [o.node, o.shape.map((d) => sizeToName.get(d) ?? null)] as const));
   for (const [node, dims] of lowered) if (!symbolicDims.has(node)) symbolicDims.set(node, dims);
-  return lowerToOnnx(g, {
+  return lowerToOnnxFiles(g, {
     graphInputs: placeholders.map((p) => p.node),
     inputNames: inputs.map((i) => i.name),
     outputNames: opts.outputNames,
     symbolicDims,
     graphName: opts.graphName ?? 'protdistil_export',
+    ...(opts.external === undefined ? {} : { external: opts.external }),
   });
 }
 

@@ -24,7 +24,7 @@ export class OnnxEsmModel {
   /** Exports carry no contact head. */
   readonly contactHead = null;
 
-  private constructor(readonly path: string, readonly config: EsmConfig, private readonly bytes: Uint8Array) {}
+  private constructor(readonly path: string, readonly config: EsmConfig) {}
 
   /** Reads an exported model; a file without protdistil's ESM metadata is a checkpoint error. */
   static load(path: string): OnnxEsmModel {
@@ -42,7 +42,7 @@ export class OnnxEsmModel {
     } catch (e) {
       throw checkpointError(`${path}: bad ${ESM_CONFIG_KEY} metadata: ${(e as Error).message}`, e);
     }
-    return new OnnxEsmModel(path, config, bytes);
+    return new OnnxEsmModel(path, config);
   }
 
   /** A session computing what `spec` asks (only the final layer and logits are available). */
@@ -52,7 +52,8 @@ export class OnnxEsmModel {
     if (other.length > 0) throw configError(`${this.path}: an ONNX export holds only the final layer's representations (layer ${L}, or -1); layers ${other.join(', ')} need the .pt or Hugging Face form`);
     if (spec.contacts) throw configError(`${this.path}: an ONNX export has no contact head; use the .pt or Hugging Face form for contacts`);
     const t0 = performance.now();
-    const session = await OrtSession.create(this.bytes, { ...runtimeOptions(), memoryArena: true });
+    // From the path, so an external-data file beside the model (models over 1.5 GB) is found.
+    const session = await OrtSession.createFromFile(this.path, { ...runtimeOptions(), memoryArena: true });
     const compileMs = performance.now() - t0;
     const run = async (tokens: HostArray): Promise<ForwardResult> => {
       if (tokens.dtype !== 'int64' || tokens.shape.length !== 2) throw shapeError('OnnxEsmModel.run', `tokens must be an int64 (B, T) matrix, got ${tokens.dtype} ${fmtShape(tokens.shape)}`);

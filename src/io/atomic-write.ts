@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   renameSync,
@@ -9,6 +10,7 @@ import {
   statSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { dataError, ioError, isProtdistilError } from '../errors.js';
@@ -22,11 +24,27 @@ import { dataError, ioError, isProtdistilError } from '../errors.js';
 /** One file of a batch written by `writeFilesAtomic`. */
 export interface FileEntry {
   readonly path: string;
-  readonly data: Uint8Array | string;
+  readonly data: FileData;
+}
+
+/** Byte chunks at offsets of one file (zeros between them). */
+export interface ChunkedBytes {
+  readonly chunks: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+  /** File size in bytes. */
+  readonly size: number;
+}
+
+/** A file's contents: bytes, text, or byte chunks at offsets (a large file written piece by piece). */
+export type FileData = Uint8Array | string | ChunkedBytes;
+
+/** Bytes `data` occupies as a file (UTF-8 for text). */
+export function fileDataBytes(data: FileData): number {
+  if (typeof data === 'string') return Buffer.byteLength(data, 'utf8');
+  return data instanceof Uint8Array ? data.byteLength : data.size;
 }
 
 /** Writes `data` to `path` atomically, creating parent directories as needed. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+export function writeFileAtomic(path: string, data: FileData): void {
   const created: string[] = [];
   const tmp = writeTemp('writeFileAtomic', path, data, created);
   try {
@@ -89,6 +107,18 @@ export function writeFilesAtomic(entries: readonly FileEntry[]): void {
   for (const dir of new Set(entries.map((e) => dirname(resolve(e.path))))) syncDirectory(dir);
 }
 
+/** Writes chunks at their offsets (in pieces of at most 1 GiB: one write call cannot take 2 GiB) and sets the file's size. */
+function writeChunks(fd: number, data: ChunkedBytes): void {
+  const piece = 2 ** 30;
+  for (const { offset, bytes } of data.chunks) {
+    for (let at = 0; at < bytes.byteLength; ) {
+      const n = Math.min(piece, bytes.byteLength - at);
+      at += writeSync(fd, bytes, at, n, offset + at);
+    }
+  }
+  ftruncateSync(fd, data.size);
+}
+
 /** Pretty JSON text of `value` with a trailing newline; throws a `data` error naming a non-finite number's key path. */
 export function toJsonText(value: unknown, what = 'toJsonText'): string {
   // JSON.stringify hands the replacer each holder as `this`; recording the path of every object on the
@@ -126,7 +156,7 @@ function childPath(parent: string, key: string, inArray: boolean): string {
  * Directories it creates are appended to `created` (outermost first), so that a failed write can
  * remove them again and leave no empty output directory behind.
  */
-function writeTemp(op: string, path: string, data: Uint8Array | string, created: string[] = []): string {
+function writeTemp(op: string, path: string, data: FileData, created: string[] = []): string {
   const dir = dirname(path);
   try {
     const first = mkdirSync(dir, { recursive: true });
@@ -144,7 +174,8 @@ function writeTemp(op: string, path: string, data: Uint8Array | string, created:
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', 0o644);
-    writeFileSync(fd, data);
+    if (typeof data === 'string' || data instanceof Uint8Array) writeFileSync(fd, data);
+    else writeChunks(fd, data);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

@@ -2,8 +2,8 @@ import { primitiveTable } from '../ops/primitive-table.js';
 import type { Node } from '../tensor/node.js';
 import type { OpAttrs, OpKind } from '../ops/kinds.js';
 import type { Primitive } from '../ops/primitive.js';
-import { runtimeError } from '../errors.js';
-import { OnnxGraphBuilder, type ValueDecl } from './onnx-builder.js';
+import { configError, runtimeError } from '../errors.js';
+import { OnnxGraphBuilder, type ExternalDataSpec, type OnnxModelFiles, type ValueDecl } from './onnx-builder.js';
 import type { PendingGraph } from './graph.js';
 
 /** Options for lowering: symbolic dims for export (input name -> per-dim names or null). */
@@ -17,10 +17,19 @@ export interface LowerOptions {
   readonly outputNames?: readonly string[];
   readonly symbolicDims?: ReadonlyMap<Node, readonly (string | null)[]>;
   readonly graphName?: string;
+  /** Large initializers to an external-data file (standalone models only; see {@link lowerToOnnxFiles}). */
+  readonly external?: ExternalDataSpec;
 }
 
 /** Lowers a pending graph to a serialised ONNX model whose inputs follow `g.inputs` order. */
 export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Array {
+  const files = lowerToOnnxFiles(g, opts);
+  if (files.data !== null) throw configError('lowerToOnnx: the model has external data; use lowerToOnnxFiles');
+  return files.model;
+}
+
+/** As {@link lowerToOnnx}, with large initializers moved to an external-data file when `opts.external` is set. */
+export function lowerToOnnxFiles(g: PendingGraph, opts: LowerOptions = {}): OnnxModelFiles {
   const symbolic = opts.symbolicDims !== undefined && opts.symbolicDims.size > 0;
   const b = new OnnxGraphBuilder(symbolic);
   const names = new Map<Node, string>();
@@ -45,7 +54,7 @@ export function lowerToOnnx(g: PendingGraph, opts: LowerOptions = {}): Uint8Arra
     // With a map entry, null marks a fixed dim; without one, symbolic lowering leaves dims named.
     return { name: values[k] as string, dtype: o.dtype, dims: o.shape.map((d, i) => (sym === undefined ? (symbolic ? `${outName(k)}_d${i}` : d) : (sym[i] ?? d))) };
   });
-  return b.build(inputs, outputs, opts.graphName);
+  return b.buildFiles(inputs, outputs, opts.graphName ?? 'protdistil', opts.external ?? null);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { onnx as OnnxNs } from 'onnx-proto';
+import type { ChunkedBytes } from '../io/atomic-write.js';
 import type { DType } from '../tensor/host-array.js';
 import { ONNX_DTYPE, type LowerCtx, type OnnxAttr } from '../ops/primitive.js';
 
@@ -55,6 +56,32 @@ function valueInfo(v: ValueDecl): OnnxNs.IValueInfoProto {
     },
   };
 }
+
+/**
+ * Initializers stored outside the protobuf, in a file beside the model (ONNX external data): what
+ * models past protobuf's 2 GiB limit need (ESM-2 / ESM-1b 650M: 2.6 GB of float32 weights). ONNX
+ * Runtime reads such a model from its path, resolving `location` against the model's directory.
+ */
+export interface ExternalDataSpec {
+  /** File name of the data, relative to the model file's directory (e.g. `model.onnx.data`). */
+  readonly location: string;
+  /** Initializers of at least this many bytes go to the data file; smaller ones stay inline. */
+  readonly minBytes: number;
+}
+
+/** The external-data file of a model. */
+export interface ExternalData extends ChunkedBytes {
+  readonly location: string;
+}
+
+/** A serialised model and, when initializers were moved out of it, its external-data file. */
+export interface OnnxModelFiles {
+  readonly model: Uint8Array;
+  readonly data: ExternalData | null;
+}
+
+/** Offsets of external tensors are page-aligned, so ONNX Runtime may map them instead of copying. */
+const EXTERNAL_ALIGN = 4096;
 
 /**
  * Accumulates ONNX nodes and initializers while a graph is lowered, then serialises the model.
@@ -127,12 +154,40 @@ export class OnnxGraphBuilder implements LowerCtx {
 
   /** Serialises the model with the given graph inputs and outputs. */
   build(inputs: readonly ValueDecl[], outputs: readonly ValueDecl[], graphName = 'protdistil'): Uint8Array {
+    return this.buildFiles(inputs, outputs, graphName, null).model;
+  }
+
+  /**
+   * Serialises the model, first moving initializers of at least `external.minBytes` bytes to an
+   * external-data file (their bytes are viewed, not copied). Call once: the initializers change.
+   */
+  buildFiles(inputs: readonly ValueDecl[], outputs: readonly ValueDecl[], graphName: string, external: ExternalDataSpec | null): OnnxModelFiles {
+    let data: ExternalData | null = null;
+    if (external !== null) {
+      const chunks: { offset: number; bytes: Uint8Array }[] = [];
+      let size = 0;
+      for (const t of this.inits) {
+        const raw = t.rawData;
+        if (!(raw instanceof Uint8Array) || raw.byteLength < external.minBytes) continue;
+        const offset = Math.ceil(size / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+        chunks.push({ offset, bytes: raw });
+        size = offset + raw.byteLength;
+        t.rawData = null;
+        t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+        t.externalData = [
+          { key: 'location', value: external.location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(raw.byteLength) },
+        ];
+      }
+      data = { location: external.location, chunks, size };
+    }
     const model = onnx.ModelProto.create({
       irVersion: 9,
       producerName: 'protdistil',
       opsetImport: [{ domain: '', version: OPSET }],
       graph: this.graph(inputs, outputs, graphName),
     });
-    return onnx.ModelProto.encode(model).finish();
+    return { model: onnx.ModelProto.encode(model).finish(), data };
   }
 }

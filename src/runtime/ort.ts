@@ -41,8 +41,17 @@ export class OrtSession {
 
   /** Creates a session from serialised model bytes. */
   static async create(model: Uint8Array, opts: RuntimeOptions): Promise<OrtSession> {
+    return OrtSession.open(model, opts);
+  }
+
+  /** A session from a model file; external-data files are found beside it (models past 2 GiB). */
+  static async createFromFile(path: string, opts: RuntimeOptions): Promise<OrtSession> {
+    return OrtSession.open(path, opts);
+  }
+
+  private static async open(model: Uint8Array | string, opts: RuntimeOptions): Promise<OrtSession> {
     try {
-      const s = await ort.InferenceSession.create(model, {
+      const so: OrtNs.InferenceSession.SessionOptions = {
         intraOpNumThreads: opts.threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: opts.optimization,
@@ -50,7 +59,8 @@ export class OrtSession {
         ...(process.env.PROTDISTIL_ORT_PROFILE === undefined ? {} : { enableProfiling: true, profileFilePrefix: process.env.PROTDISTIL_ORT_PROFILE }),
         enableCpuMemArena: opts.memoryArena,
         enableMemPattern: opts.memoryArena,
-      });
+      };
+      const s = typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
       return new OrtSession(s);
     } catch (e) {
       throw runtimeError(`ONNX Runtime could not load the compiled graph: ${(e as Error).message}`, e);

@@ -31,6 +31,7 @@ test('compress writes a model that extract loads, its ONNX file and the reports'
   assert.ok(rep.totals.params_after! < rep.totals.params_before!);
   assert.ok(rep.totals.file_bytes_after! < rep.totals.file_bytes_before!);
   assert.equal(rep.throughput.length, 2);
+  assert.equal((rep as unknown as { factors: string }).factors, 'closed-form');
   const ex = run(['extract', out, calib, join(dir, 'emb')]);
   assert.equal(ex.status, 0, ex.stderr);
   assert.match(ex.stdout, /extracted 12 sequence\(s\)/);
@@ -69,6 +70,7 @@ test('bad input: one error line, non-zero exit, no output directory', () => {
     [['compress', nanWeights, '--fasta', calib, '--rank', '4'], /^protdistil: data error: layers\.2\.fc2: the weights hold non-finite values/],
     [['compress', pt, '--fasta', calib, '--rank', '4', '--target-cosine', '0.9'], /^protdistil: config error: give exactly one of --rank, --target-cosine, --params-fraction/],
     [['compress', pt, '--fasta', calib, '--params-fraction', '1.5'], /^protdistil: config error: --params-fraction must be in \(0, 1\)/],
+    [['compress', pt, '--fasta', calib, '--rank', '4', '--method', 'svd'], /^protdistil: config error: --method must be 'closed-form' or 'weight-svd', got 'svd'/],
   ];
   for (const [i, [args, want]] of cases.entries()) {
     const out = join(dir, `bad-${i}`);

@@ -10,7 +10,9 @@ import { fromLinear } from '../../src/rank/low-rank-linear.js';
 import { Rng } from '../../src/tensor/random.js';
 import { loadEsm } from '../../src/io/esm/load.js';
 import { checkpointPaths } from '../models/esm/fixtures.js';
-import { alternatingLeastSquares, objective } from '../rank/helpers.js';
+import { matmulTN, matrix } from '../../src/linalg/matrix.js';
+import { symmetricEigen } from '../../src/linalg/symmetric-eigen.js';
+import { alternatingLeastSquares, denseOutputs, objective } from '../rank/helpers.js';
 import { logitsOf, projectionInputs, randomTokenSet, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir();
@@ -63,6 +65,48 @@ describe('compressEsm', () => {
       const report = r.projections.find((p) => p.path === path)!;
       assert.equal(report.rank, 3);
       assert.equal(report.paramsAfter, 3 * (teacher.inFeatures + teacher.outFeatures) + teacher.outFeatures);
+    }
+  });
+  it('--method weight-svd: truncated SVD of each weight at the same ranks, its output error exact from the moments and never below the closed form', async () => {
+    const cfg = parseEsmConfig({ arch: 'esm2', numLayers: 2, embedDim: 8, attentionHeads: 2, ffnDim: 32, tokenDropout: false });
+    const original = createEsmModel(cfg, new Rng(3));
+    const model = createEsmModel(cfg, new Rng(3));
+    const set = await randomTokenSet(dir, 8, 11);
+    const r = await compressEsm(model, set, { policy: { kind: 'rank', rank: 3 }, method: 'weight-svd' });
+    assert.equal(r.method, 'weight-svd');
+    const paths = projectionSites(model).flatMap((s) => s.members);
+    const inputs = await projectionInputs(model, set, paths);
+    const dense = new Map(original.namedModules());
+    const compressed = new Map(model.namedModules());
+    for (const path of paths) {
+      const lr = compressed.get(path);
+      assert.ok(lr instanceof LowRankLinear, `${path} is factored`);
+      const f = lr.factors();
+      const teacher = fromLinear(dense.get(path) as Linear);
+      const { inFeatures: D, outFeatures: O } = teacher;
+      // ‖W − B·A‖²_F is the sum of the discarded squared singular values (float64 eigenvalues of WᵀW).
+      let frob = 0;
+      for (let o = 0; o < O; o++) {
+        for (let d = 0; d < D; d++) {
+          let ba = 0;
+          for (let k = 0; k < 3; k++) ba += (f.b[o * 3 + k] as number) * (f.a[k * D + d] as number);
+          frob += ((teacher.weight[o * D + d] as number) - ba) ** 2;
+        }
+      }
+      const w = matrix(O, D, teacher.weight);
+      const eig = [...symmetricEigen(matmulTN(w, w)).values].sort((a, b) => b - a);
+      const discarded = eig.slice(3).reduce((a, v) => a + Math.max(v, 0), 0);
+      assert.ok(Math.abs(frob - discarded) <= 1e-4 * Math.max(discarded, 1e-6), `${path}: ‖W − BA‖² ${frob} vs discarded σ² ${discarded}`);
+      assert.deepEqual([...f.bias], [...teacher.bias], `${path}: the dense bias is kept`);
+      // The reported output error, against a brute-force sum over the inputs this projection sees.
+      const x = inputs.get(path)!;
+      const lost = objective(teacher, f, x);
+      const energy = denseOutputs(teacher, x).reduce((a, v) => a + v * v, 0);
+      const report = r.projections.find((p) => p.path === path)!;
+      assert.ok(Math.abs(report.relError - lost / energy) <= 1e-4 * (lost / energy) + 1e-9, `${path}: reported rel. error ${report.relError} vs brute force ${lost / energy}`);
+      // The closed form is the optimum for these inputs: weight SVD can only lose more.
+      const best = alternatingLeastSquares(teacher, x, 3, 1).value;
+      assert.ok(lost >= best * (1 - 1e-4), `${path}: weight SVD ${lost} below the optimum ${best}`);
     }
   });
 });
