@@ -20,7 +20,7 @@ import { probeNotes } from './eval-probe.js';
 export function registerEvalReport(ev: Command): void {
   ev.command('report')
     .description('run perplexity (with n-gram floors), probes (with the composition floor and low-data sizes) and t-SNE maps for a list of models as CONFIG.json says; writes eval_report.json, eval_report.md and eval_report.png together (nothing is written if any step fails)')
-    .argument('<config>', 'JSON: {models, out, cache, layer, grid, seed, composition, perplexity: {fasta, ngramTrain, rules, masks, limit}, tasks: [{name, train, valid, extra, test, trainSizes, poolings, labelCol, ...}], tsne: {task, split, pooling, perplexity, iterations, maxPoints}}; relative paths are relative to the file')
+    .argument('<config>', 'JSON: {models, out, cache, layer, grid, seed, composition, perplexity: {fasta, ngramTrain, rules, masks, limit}, tasks: [{name, train, valid, extra, test, trainSizes, poolings, labelCol, ...}], tsne: {task, split, method, pooling, perplexity, neighbours, minDist, iterations, maxPoints}}; relative paths are relative to the file')
     .action(async (configPath: string) => {
       const t0 = performance.now();
       const c = readEvalReportConfig(configPath);
@@ -71,7 +71,7 @@ export function registerEvalReport(ev: Command): void {
           const ts = c.tsne;
           const file = (taskFiles.get(ts.task) ?? []).find((f) => f.name === ts.split);
           if (file === undefined) throw configError(`tsne.split '${ts.split}' is not an evaluation split of task '${ts.task}'`);
-          tsne = await tsneMaps(models, file, { pooling: ts.pooling, layer: c.layer, perplexity: ts.perplexity, iterations: ts.iterations, seed: c.seed, maxPoints: ts.maxPoints, cacheDir: c.cache, onStep: (w, s, tot) => bars.update(`tsne ${w}`, `t-SNE ${w}`, s, tot) });
+          tsne = await tsneMaps(models, file, { method: ts.method, neighbours: ts.neighbours, minDist: ts.minDist, pooling: ts.pooling, layer: c.layer, perplexity: ts.perplexity, iterations: ts.iterations, seed: c.seed, maxPoints: ts.maxPoints, cacheDir: c.cache, onStep: (w, s, tot) => bars.update(`${ts.method} ${w}`, `${ts.method === 'tsne' ? 't-SNE' : 'UMAP'} ${w}`, s, tot) });
           bars.stop();
         }
         const md: string[] = ['# protdistil evaluation report', ''];
@@ -84,7 +84,7 @@ export function registerEvalReport(ev: Command): void {
           if (floors.length > 0) md.push('### n-gram floors', '', ngramTable(floors), '');
         }
         for (const t of tasks) md.push(`## Probe: ${t.name}`, '', probeTables(t.name, t.rows), '', lowDataTable(t.name, t.rows), '', ...probeNotes(t.rows).map((n) => `- ${n}`), '');
-        if (tsne !== null) md.push(`## t-SNE`, '', `${tsne.rows.length} sequences of ${tsne.data}, perplexity ${tsne.perplexity}, seed ${tsne.seed}: see eval_report.png.`, '');
+        if (tsne !== null) md.push(tsne.method === 'tsne' ? `## t-SNE` : '## UMAP', '', `${tsne.rows.length} sequences of ${tsne.data}, ${tsne.method === 'tsne' ? `perplexity ${tsne.perplexity}` : `${c.tsne?.neighbours} neighbours, min. distance ${c.tsne?.minDist}`}, seed ${tsne.seed}: see eval_report.png.`, '');
         const svg = await renderVegaLite(reportFigureSpec({ perplexity, floors, tasks, tsne: tsne }));
         const json = {
           config: configPath,

@@ -54,8 +54,11 @@ export const EvalReportConfigSchema = z
       .object({
         task: z.string(),
         split: z.string().default('valid'),
+        method: z.enum(['tsne', 'umap']).default('tsne'),
         pooling: z.enum(['cls', 'mean']).default('cls'),
         perplexity: z.number().positive().default(30),
+        neighbours: z.number().int().min(2).default(15),
+        minDist: z.number().min(0).max(1).default(0.1),
         iterations: z.number().int().min(1).default(1000),
         maxPoints: z.number().int().min(3).default(1000),
       })

@@ -70,7 +70,7 @@ export function reportFigureSpec(f: ReportFigureInput): TopLevelSpec {
   if (f.tsne !== null) {
     const maps = f.tsne;
     const domain = [...new Set(maps.labels)].sort();
-    maps.panels.forEach((p, i) => panels.push(scatterChart({ title: `t-SNE ${p.model} (${p.pooling})`, points: p.points, labels: maps.labels, domain, legend: i === maps.panels.length - 1 })));
+    maps.panels.forEach((p, i) => panels.push(scatterChart({ title: `${maps.method === 'tsne' ? 't-SNE' : 'UMAP'} ${p.model} (${p.pooling})`, points: p.points, labels: maps.labels, domain, legend: i === maps.panels.length - 1 })));
   }
   return panelGrid(panels, 2, 'protdistil eval report');
 }

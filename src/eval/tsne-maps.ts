@@ -7,9 +7,13 @@ import type { ExtractProgress } from '../extract/pipeline.js';
 import type { NamedModel, TaskFile } from './probe-models.js';
 import { stratifiedSubset } from './probe.js';
 import { tsneMap } from './tsne.js';
+import { umapMap } from './umap.js';
+
+/** How the 2-D maps are drawn. */
+export type MapMethod = 'tsne' | 'umap';
 
 /**
- * t-SNE maps of several models' embeddings of one labelled file, one panel per model, coloured by
+ * t-SNE (or UMAP) maps of several models' embeddings of one labelled file, one panel per model, coloured by
  * label (the same colours in every panel). Large files are cut to a seeded stratified subset.
  */
 
@@ -23,6 +27,8 @@ export interface TsnePanel {
 
 /** Maps of every model plus the rows and labels they show. */
 export interface TsneMaps {
+  /** Which embedding method drew the maps. */
+  readonly method: MapMethod;
   readonly data: string;
   readonly rows: readonly number[];
   readonly labels: readonly string[];
@@ -33,6 +39,12 @@ export interface TsneMaps {
 
 /** Options of {@link tsneMaps}. */
 export interface TsneMapOptions {
+  /** `tsne` (default) or `umap`. */
+  readonly method?: MapMethod;
+  /** UMAP: neighbours of the k-NN graph (default 15). */
+  readonly neighbours?: number;
+  /** UMAP: minimum distance in the map (default 0.1). */
+  readonly minDist?: number;
   readonly pooling: Pooling;
   readonly layer: number;
   readonly perplexity: number;
@@ -49,18 +61,25 @@ export async function tsneMaps(models: readonly NamedModel[], file: TaskFile, o:
   const all = file.rows.map((r) => r.label);
   const rows = stratifiedSubset(all, o.maxPoints, o.seed);
   const labels = rows.map((r) => all[r] as string);
+  const method = o.method ?? 'tsne';
   // Refuse bad settings before any embedding work.
-  if (!(o.perplexity > 0 && o.perplexity < rows.length)) throw configError(`--perplexity must be > 0 and below the number of points (${rows.length}), got ${o.perplexity}`);
+  if (method === 'tsne' && !(o.perplexity > 0 && o.perplexity < rows.length)) throw configError(`--perplexity must be > 0 and below the number of points (${rows.length}), got ${o.perplexity}`);
+  const neighbours = o.neighbours ?? 15;
+  if (method === 'umap' && !(Number.isInteger(neighbours) && neighbours >= 2 && neighbours < rows.length)) throw configError(`--neighbours must be an integer >= 2 and below the number of points (${rows.length}), got ${neighbours}`);
   const panels: TsnePanel[] = [];
   for (const m of models) {
     const e = await pooledEmbeddings({ loaded: m.loaded, layer: o.layer, sequences: file.rows, source: file.path, cacheDir: o.cacheDir, onProgress: (p) => o.onEmbed?.(m.name, p) });
     const x = e[o.pooling];
     const sub = new Float32Array(rows.length * e.dim);
     rows.forEach((r, k) => sub.set(x.subarray(r * e.dim, (r + 1) * e.dim), k * e.dim));
-    const points = tsneMap(sub, rows.length, e.dim, { perplexity: o.perplexity, iterations: o.iterations, seed: o.seed, onStep: (s, t) => o.onStep?.(m.name, s, t) });
+    const onStep = (s: number, t: number): void => o.onStep?.(m.name, s, t);
+    const points =
+      method === 'tsne'
+        ? tsneMap(sub, rows.length, e.dim, { perplexity: o.perplexity, iterations: o.iterations, seed: o.seed, onStep })
+        : umapMap(sub, rows.length, e.dim, { neighbours, minDist: o.minDist ?? 0.1, seed: o.seed, onStep });
     panels.push({ model: m.name, pooling: o.pooling, points });
   }
-  return { data: file.path, rows, labels, panels, perplexity: o.perplexity, seed: o.seed };
+  return { method, data: file.path, rows, labels, panels, perplexity: o.perplexity, seed: o.seed };
 }
 
 /** The figure: one panel per model, a shared colour legend. */

@@ -72,6 +72,19 @@ test('eval tsne: the same seed gives the same map; PNG and SVG written', () => {
   assert.equal(readFileSync(`${a}.svg`, 'utf8'), readFileSync(`${b}.svg`, 'utf8'));
 });
 
+test('eval tsne --method umap: the same seed gives the same map', () => {
+  const a = join(dir, 'umap-a');
+  const b = join(dir, 'umap-b');
+  for (const p of [a, b]) {
+    const r = run(['eval', 'tsne', pt, '--data', train, '--method', 'umap', '--neighbours', '5', '--cache', join(dir, 'cache'), '--out', p]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^UMAP maps of \d+ sequences by 1 model/);
+  }
+  assert.ok(existsSync(`${a}.png`));
+  assert.equal(readFileSync(`${a}.svg`, 'utf8'), readFileSync(`${b}.svg`, 'utf8'));
+  assert.match(readFileSync(`${a}.svg`, 'utf8'), /UMAP of/);
+});
+
 test('eval report writes json, md and png together; a failing config writes nothing', () => {
   const fasta = join(dir, 'ppl.fasta');
   writeFileSync(fasta, '>a\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n>b\nMSEQNNTEMTFQIQRIYTKDISFEAPNAPHVFQK\n');
@@ -117,6 +130,8 @@ test('bad input gives one clear error line and a non-zero exit', () => {
     [['eval', 'ngram', '--train', join(dir, 'missing.fasta'), '--fasta', join(dir, 'missing.fasta')], /io error: .*missing\.fasta/],
     [['eval', 'perplexity', pt, '--fasta', train, '--rule', 'half'], /--rule: unknown value 'half'/],
     [['eval', 'tsne', pt, '--data', valid, '--perplexity', '50', '--cache', join(dir, 'cache-tsne')], /--perplexity must be > 0 and below the number of points/],
+    [['eval', 'tsne', pt, '--data', valid, '--method', 'pca', '--cache', join(dir, 'cache-tsne')], /--method must be 'tsne' or 'umap', got 'pca'/],
+    [['eval', 'tsne', pt, '--data', valid, '--method', 'umap', '--neighbours', '500', '--cache', join(dir, 'cache-tsne')], /--neighbours must be an integer >= 2 and below the number of points/],
     [['eval', 'report', join(dir, 'nothing.json')], /io error: .*nothing\.json: no such file/],
   ];
   for (const [args, pattern] of cases) {

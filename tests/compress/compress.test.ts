@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { compressEsm } from '../../src/compress/compress.js';
+import type { FactorMethod } from '../../src/compress/projection-fit.js';
 import { projectionSites } from '../../src/compress/sequential.js';
 import { parseEsmConfig } from '../../src/models/esm/config.js';
 import { createEsmModel } from '../../src/models/esm/model.js';
@@ -17,6 +18,22 @@ import { logitsOf, projectionInputs, randomTokenSet, tempDir } from './helpers.j
 
 const { dir, cleanup } = tempDir();
 after(cleanup);
+
+/**
+ * A 2-layer model compressed at rank 3, with every projection's input in the final model: each
+ * depends only on projections before it, all compressed — exactly the inputs sequential calibration
+ * fitted it to.
+ */
+async function compressTiny(method: FactorMethod) {
+  const cfg = parseEsmConfig({ arch: 'esm2', numLayers: 2, embedDim: 8, attentionHeads: 2, ffnDim: 32, tokenDropout: false });
+  const original = createEsmModel(cfg, new Rng(3));
+  const model = createEsmModel(cfg, new Rng(3));
+  const set = await randomTokenSet(dir, 8, 11);
+  const r = await compressEsm(model, set, { policy: { kind: 'rank', rank: 3 }, method });
+  const paths = projectionSites(model).flatMap((s) => s.members);
+  const inputs = await projectionInputs(model, set, paths);
+  return { r, set, paths, inputs, dense: new Map(original.namedModules()), compressed: new Map(model.namedModules()) };
+}
 
 describe('compressEsm', () => {
   it('at full rank reproduces the original model to float tolerance', async () => {
@@ -40,19 +57,9 @@ describe('compressEsm', () => {
   });
 
   it('fits each projection to the brute-force optimum for the inputs the compressed model feeds it (sequential)', async () => {
-    const cfg = parseEsmConfig({ arch: 'esm2', numLayers: 2, embedDim: 8, attentionHeads: 2, ffnDim: 32, tokenDropout: false });
-    const original = createEsmModel(cfg, new Rng(3));
-    const model = createEsmModel(cfg, new Rng(3));
-    const set = await randomTokenSet(dir, 8, 11);
-    const r = await compressEsm(model, set, { policy: { kind: 'rank', rank: 3 } });
+    const { r, set, paths, inputs, dense, compressed } = await compressTiny('closed-form');
     assert.equal(r.calibrationTokens, set.tokens);
-    const paths = projectionSites(model).flatMap((s) => s.members);
     assert.equal(paths.length, 13);
-    // In the final model each projection's input depends only on projections before it, all
-    // compressed: exactly the inputs sequential calibration fitted it to.
-    const inputs = await projectionInputs(model, set, paths);
-    const dense = new Map(original.namedModules());
-    const compressed = new Map(model.namedModules());
     for (const path of paths) {
       const lr = compressed.get(path);
       assert.ok(lr instanceof LowRankLinear, `${path} is factored`);
@@ -68,16 +75,8 @@ describe('compressEsm', () => {
     }
   });
   it('--method weight-svd: truncated SVD of each weight at the same ranks, its output error exact from the moments and never below the closed form', async () => {
-    const cfg = parseEsmConfig({ arch: 'esm2', numLayers: 2, embedDim: 8, attentionHeads: 2, ffnDim: 32, tokenDropout: false });
-    const original = createEsmModel(cfg, new Rng(3));
-    const model = createEsmModel(cfg, new Rng(3));
-    const set = await randomTokenSet(dir, 8, 11);
-    const r = await compressEsm(model, set, { policy: { kind: 'rank', rank: 3 }, method: 'weight-svd' });
+    const { r, paths, inputs, dense, compressed } = await compressTiny('weight-svd');
     assert.equal(r.method, 'weight-svd');
-    const paths = projectionSites(model).flatMap((s) => s.members);
-    const inputs = await projectionInputs(model, set, paths);
-    const dense = new Map(original.namedModules());
-    const compressed = new Map(model.namedModules());
     for (const path of paths) {
       const lr = compressed.get(path);
       assert.ok(lr instanceof LowRankLinear, `${path} is factored`);
