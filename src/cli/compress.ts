@@ -33,6 +33,7 @@ interface CompressFlags {
   paramsFraction?: string;
   method: string;
   maxTokens: string;
+  calibrationMaskProb: string;
   truncationSeqLength: string;
   toksPerBatch: string;
   sampleRows: string;
@@ -63,6 +64,7 @@ export function registerCompress(program: Command): void {
     .option('--params-fraction <f>', 'keep at most this fraction of the projection parameters, ranks allocated greedily by fidelity lost per parameter saved (0 < f < 1)')
     .option('--method <m>', "factors at the chosen ranks: 'closed-form' (data-aware, exact optimum for the calibration inputs) or 'weight-svd' (truncated SVD of the weights; the data-free baseline at the same ranks)", 'closed-form')
     .option('--max-tokens <n>', 'calibration tokens (BOS/EOS included)', '50000')
+    .option('--calibration-mask-prob <p>', 'fraction of calibration residues replaced by <mask> (seeded by --seed), so masked-LM inputs are calibrated too (0: sequences as they are)', '0.15')
     .option('--truncation-seq-length <n>', 'residues kept per sequence', '1022')
     .option('--toks-per-batch <n>', 'padded tokens per forward batch', '4096')
     .option('--sample-rows <n>', 'calibration rows per projection for output cosines', '2048')
@@ -100,7 +102,8 @@ export function registerCompress(program: Command): void {
       const c = original.config;
       process.stderr.write(`model: ${c.arch === 'esm2' ? 'ESM-2' : 'ESM-1b'}, ${c.numLayers} layers, embed dim ${c.embedDim}, FFN ${c.ffnDim} (${original.format} ${original.path})\n`);
       const work = loadEsm(modelPath).model;
-      const calib = await readTokenSet(o.fasta, { maxTokens, truncationSeqLength: truncation, toksPerBatch });
+      const calibrationMaskProb = parseFloatFlag('--calibration-mask-prob', o.calibrationMaskProb);
+      const calib = await readTokenSet(o.fasta, { maxTokens, truncationSeqLength: truncation, toksPerBatch, maskProb: calibrationMaskProb, seed });
       process.stderr.write(`calibration: ${calib.tokens} tokens in ${calib.sequences} sequences, ${calib.batches.length} batches\n`);
       let bar: Progress | null = null;
       let phase = '';
@@ -139,7 +142,7 @@ export function registerCompress(program: Command): void {
       }
 
       process.stderr.write('measuring: representation agreement, perplexity, throughput\n');
-      const agreementSet = o.valid === undefined ? calib : await readTokenSet(o.valid, { maxTokens: validMaxTokens, truncationSeqLength: truncation, toksPerBatch });
+      const agreementSet = await readTokenSet(o.valid ?? o.fasta, { maxTokens: o.valid === undefined ? maxTokens : validMaxTokens, truncationSeqLength: truncation, toksPerBatch });
       const agreement = { ...(await representationAgreement(original.model, work, agreementSet)), set: o.valid === undefined ? `calibration set ${o.fasta}` : o.valid };
       let perplexity: CompressReport['perplexity'] = null;
       if (o.valid !== undefined) {
@@ -151,7 +154,7 @@ export function registerCompress(program: Command): void {
       const modelFiles = hfEsmFiles(work, o.out);
       const report: CompressReport = {
         model: { source: modelPath, arch: c.arch, layers: c.numLayers, embedDim: c.embedDim, ffnDim: c.ffnDim },
-        calibration: { fasta: o.fasta, maxTokens },
+        calibration: { fasta: o.fasta, maxTokens, maskProb: calibrationMaskProb },
         result,
         params: { before: original.model.numParameters(), after: work.numParameters() },
         fileBytes: { before: safetensorsSize(original.model), after: fileDataBytes((modelFiles[0] as FileEntry).data), onnx: onnx.reduce((a, f) => a + fileDataBytes(f.data), 0) },

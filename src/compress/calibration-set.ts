@@ -1,7 +1,9 @@
 import { getBatchIndices } from '../data/batching.js';
 import { readFasta, type FastaRecord } from '../data/fasta.js';
 import { batchConvert, encode, type TokenBatch, type UnknownPolicy } from '../data/tokenizer.js';
+import { SPECIAL_IDS } from '../data/alphabet.js';
 import { configError } from '../errors.js';
+import { Rng } from '../tensor/random.js';
 
 /**
  * The calibration (or held-out) sequences of `compress`: the first records of a FASTA file up to
@@ -26,6 +28,12 @@ export interface TokenSetOptions {
   readonly truncationSeqLength: number;
   readonly toksPerBatch: number;
   readonly unknown?: UnknownPolicy;
+  /**
+   * Fraction of residues replaced by `<mask>` (seeded, never BOS/EOS/pad), so that projections are
+   * also calibrated on the inputs a masked-LM use produces (default 0: the sequences as they are).
+   */
+  readonly maskProb?: number;
+  readonly seed?: number;
 }
 
 /** Reads the first records of `fasta` up to `maxTokens` tokens and batches them. */
@@ -44,5 +52,18 @@ export async function readTokenSet(fasta: string, o: TokenSetOptions): Promise<T
   const batches = getBatchIndices(lengths, o.toksPerBatch).map((idx) =>
     batchConvert(idx.map((i) => records[i] as FastaRecord), { truncationSeqLength: o.truncationSeqLength, unknown: o.unknown ?? 'error' }),
   );
+  const maskProb = o.maskProb ?? 0;
+  if (!(maskProb >= 0 && maskProb < 1)) throw configError(`--calibration-mask-prob must lie in [0, 1), got ${maskProb}`);
+  if (maskProb > 0) {
+    const rng = new Rng(o.seed ?? 0);
+    for (const b of batches) {
+      const T = b.tokens.shape[1] as number;
+      const t = b.tokens.data;
+      // Residues sit at 1 … length − 2 of each row (BOS first, EOS last, then padding).
+      b.lengths.forEach((n, r) => {
+        for (let j = 1; j < n - 1; j++) if (rng.uniform() < maskProb) t[r * T + j] = BigInt(SPECIAL_IDS.mask);
+      });
+    }
+  }
   return { batches, tokens, sequences: records.length, maxLength: Math.max(0, ...lengths) };
 }

@@ -23,7 +23,7 @@ export const REPORT_PNG = 'compress_report.png';
 /** Everything a report shows. */
 export interface CompressReport {
   readonly model: { readonly source: string; readonly arch: string; readonly layers: number; readonly embedDim: number; readonly ffnDim: number };
-  readonly calibration: { readonly fasta: string; readonly maxTokens: number };
+  readonly calibration: { readonly fasta: string; readonly maxTokens: number; readonly maskProb: number };
   readonly result: CompressResult;
   readonly params: { readonly before: number; readonly after: number };
   readonly fileBytes: { readonly before: number; readonly after: number; readonly onnx: number };
@@ -59,7 +59,7 @@ export function reportJson(r: CompressReport): Record<string, unknown> {
   const p = r.result.projections;
   return {
     model: r.model,
-    calibration: { fasta: r.calibration.fasta, max_tokens: r.calibration.maxTokens, tokens: r.result.calibrationTokens, sequences: r.result.calibrationSequences, sample_rows: r.result.sampleRows },
+    calibration: { fasta: r.calibration.fasta, max_tokens: r.calibration.maxTokens, mask_prob: r.calibration.maskProb, tokens: r.result.calibrationTokens, sequences: r.result.calibrationSequences, sample_rows: r.result.sampleRows },
     factors: r.result.method,
     rank_selection: { ...r.result.policy, method: methodNote(r.result.policy, r.result.method) },
     distillation: r.distill === null ? null : { steps: r.distill.steps, lambda: r.distill.lambda, temperature: r.distill.temperature, lr: r.distill.lr, first_loss: r.distill.firstLoss, last_loss: r.distill.lastLoss },
@@ -116,7 +116,7 @@ export function reportMarkdown(r: CompressReport): string {
   return [
     `# protdistil compress: ${r.model.source}`,
     '',
-    `${r.model.arch === 'esm2' ? 'ESM-2' : 'ESM-1b'}, ${r.model.layers} layers, embed ${r.model.embedDim}, FFN ${r.model.ffnDim}. Calibration: ${count(r.result.calibrationTokens)} tokens in ${r.result.calibrationSequences} sequences of ${r.calibration.fasta}.`,
+    `${r.model.arch === 'esm2' ? 'ESM-2' : 'ESM-1b'}, ${r.model.layers} layers, embed ${r.model.embedDim}, FFN ${r.model.ffnDim}. Calibration: ${count(r.result.calibrationTokens)} tokens in ${r.result.calibrationSequences} sequences of ${r.calibration.fasta}, ${Math.round(100 * r.calibration.maskProb)} % of residues replaced by <mask>.`,
     '',
     methodNote(r.result.policy, r.result.method),
     '',

@@ -14,7 +14,9 @@ import { checkpointPaths } from '../models/esm/fixtures.js';
 import { matmulTN, matrix } from '../../src/linalg/matrix.js';
 import { symmetricEigen } from '../../src/linalg/symmetric-eigen.js';
 import { alternatingLeastSquares, denseOutputs, objective } from '../rank/helpers.js';
-import { logitsOf, projectionInputs, randomTokenSet, tempDir } from './helpers.js';
+import { join } from 'node:path';
+import { readTokenSet } from '../../src/compress/calibration-set.js';
+import { logitsOf, projectionInputs, randomTokenSet, tempDir, writeRandomFasta } from './helpers.js';
 
 const { dir, cleanup } = tempDir();
 after(cleanup);
@@ -107,5 +109,58 @@ describe('compressEsm', () => {
       const best = alternatingLeastSquares(teacher, x, 3, 1).value;
       assert.ok(lost >= best * (1 - 1e-4), `${path}: weight SVD ${lost} below the optimum ${best}`);
     }
+  });
+});
+
+describe('calibration masks', () => {
+  it('readTokenSet replaces about the asked fraction of residues by <mask>, never BOS/EOS/pad, the same for a seed', async () => {
+    const path = join(dir, 'mask-calib.fasta');
+    writeRandomFasta(path, 20, 6);
+    const read = (maskProb: number, seed: number) => readTokenSet(path, { maxTokens: 1e9, truncationSeqLength: 1022, toksPerBatch: 1024, maskProb, seed });
+    const clean = await read(0, 0);
+    const a = await read(0.3, 1);
+    let residues = 0;
+    let masked = 0;
+    a.batches.forEach((b, k) => {
+      const T = b.tokens.shape[1] as number;
+      const c = clean.batches[k]!.tokens.data;
+      b.lengths.forEach((n, r) => {
+        for (let j = 0; j < T; j++) {
+          const v = b.tokens.data[r * T + j]!;
+          if (j === 0 || j >= n - 1) assert.equal(v, c[r * T + j], 'BOS, EOS and padding are never masked');
+          else {
+            residues++;
+            if (v === 32n) masked++;
+            else assert.equal(v, c[r * T + j]);
+          }
+        }
+      });
+    });
+    assert.ok(Math.abs(masked / residues - 0.3) < 0.05, `masked fraction ${masked / residues}`);
+    assert.deepEqual((await read(0.3, 1)).batches.map((b) => [...b.tokens.data]), a.batches.map((b) => [...b.tokens.data]));
+    await assert.rejects(read(1, 0), /--calibration-mask-prob must lie in \[0, 1\)/);
+  });
+
+  it('calibrating with masks keeps the <mask> input: masked-LM logits stay closer to the original', async () => {
+    const cfg = parseEsmConfig({ arch: 'esm2', numLayers: 2, embedDim: 32, attentionHeads: 2, ffnDim: 64, tokenDropout: true });
+    const path = join(dir, 'mask-calib2.fasta');
+    writeRandomFasta(path, 40, 8);
+    const testPath = join(dir, 'mask-test.fasta');
+    writeRandomFasta(testPath, 10, 9);
+    const test = await readTokenSet(testPath, { maxTokens: 1e9, truncationSeqLength: 1022, toksPerBatch: 1024, maskProb: 0.15, seed: 3 });
+    const original = createEsmModel(cfg, new Rng(12));
+    const ref = await logitsOf(original, test);
+    const err = async (maskProb: number): Promise<number> => {
+      const model = createEsmModel(cfg, new Rng(12));
+      const set = await readTokenSet(path, { maxTokens: 1e9, truncationSeqLength: 1022, toksPerBatch: 1024, maskProb, seed: 5 });
+      await compressEsm(model, set, { policy: { kind: 'rank', rank: 12 } });
+      const got = await logitsOf(model, test);
+      let e = 0;
+      got.forEach((x, i) => x.forEach((v, j) => (e += (v - (ref[i] as Float32Array)[j]!) ** 2)));
+      return e;
+    };
+    const clean = await err(0);
+    const masked = await err(0.15);
+    assert.ok(masked < 0.5 * clean, `logit error with calibration masks ${masked} vs without ${clean}`);
   });
 });
