@@ -142,7 +142,8 @@ export function registerCompress(program: Command): void {
       }
 
       process.stderr.write('measuring: representation agreement, perplexity, throughput\n');
-      const agreementSet = await readTokenSet(o.valid ?? o.fasta, { maxTokens: o.valid === undefined ? maxTokens : validMaxTokens, truncationSeqLength: truncation, toksPerBatch });
+      // Agreement is measured on sequences as they are: the calibration set is reused only when unmasked.
+      const agreementSet = o.valid === undefined && calibrationMaskProb === 0 ? calib : await readTokenSet(o.valid ?? o.fasta, { maxTokens: o.valid === undefined ? maxTokens : validMaxTokens, truncationSeqLength: truncation, toksPerBatch });
       const agreement = { ...(await representationAgreement(original.model, work, agreementSet)), set: o.valid === undefined ? `calibration set ${o.fasta}` : o.valid };
       let perplexity: CompressReport['perplexity'] = null;
       if (o.valid !== undefined) {

@@ -5,7 +5,7 @@ import { checkRank } from '../nn/low-rank-linear.js';
 import type { Module } from '../nn/module.js';
 import type { RuntimeOptions } from '../runtime/ort.js';
 import type { TokenSet } from './calibration-set.js';
-import { factorsModule, factorsRelError, fitProjection, maxSavingRank, methodFactors, projectionParameters, type FactorMethod } from './projection-fit.js';
+import { factorsModule, factorsRelError, fitFactors, fitProjection, maxSavingRank, projectionParameters, type FactorMethod } from './projection-fit.js';
 import { allocateRanks, basisSize, chooseRank, type RankAllocation, type RankPolicy } from './rank-policy.js';
 import { calibrateSequentially, projectionSites } from './sequential.js';
 
@@ -137,7 +137,8 @@ export async function compressEsm(model: EsmModel, set: TokenSet, o: CompressOpt
         reports.push({ path, inFeatures: lin.inFeatures, outFeatures: lin.outFeatures, rank: null, paramsBefore: dense, paramsAfter: dense, cosine: 1, relError: 0 });
         continue;
       }
-      const factors = await methodFactors(fit, rank, method);
+      // weight-svd: the data-free baseline, Linear.toLowRank's truncated SVD (dense bias kept).
+      const factors = method === 'closed-form' ? fitFactors(fit, rank) : (await lin.toLowRank(rank)).factors();
       const lr = await factorsModule(fit, factors, sample, o.allowFullRank === true ? { allowFullRank: true } : {});
       out.set(path, lr.module);
       const relError = method === 'closed-form' ? (fit.relError[rank] as number) : await factorsRelError(fit, factors);

@@ -1,8 +1,7 @@
 import { configError, dataError } from '../errors.js';
 import { engineMatmul, f32Matrix } from '../linalg/engine.js';
 import type { Linear } from '../nn/linear.js';
-import { LowRankLinear, lowRankParameters, rankSavesParameters, svdFactors, type LowRankFactors } from '../nn/low-rank-linear.js';
-import { truncatedSvd } from '../linalg/truncated-svd.js';
+import { LowRankLinear, lowRankParameters, rankSavesParameters, type LowRankFactors } from '../nn/low-rank-linear.js';
 import { closedFormFactors, outputBasis, type OutputBasis } from '../rank/closed-form.js';
 import type { DenseLayer } from '../rank/dense-layer.js';
 import { fromLinear, lowRankForward } from '../rank/low-rank-linear.js';
@@ -44,6 +43,8 @@ export interface ProjectionFit {
   readonly relError: Float64Array;
   /** cosine[r] (r = 1 … K; [0] unused): mean output cosine of the rank-r closed form on the sample. */
   readonly cosine: Float64Array;
+  /** Σ‖y‖² of the dense outputs over the calibration tokens (mean included): relError's denominator. */
+  readonly outputEnergy: number;
 }
 
 /** Fits `layer` (its current dense weights) on `moments`, with K basis vectors, scoring ranks on `sample` (m, D). */
@@ -65,7 +66,7 @@ export async function fitProjection(path: string, layer: Linear, moments: InputM
     rest -= basis.energies[r] ?? 0;
   }
   const cosine = await cosineByRank(teacher, basis, yMean, sample);
-  return { path, teacher, moments, basis, relError, cosine };
+  return { path, teacher, moments, basis, relError, cosine, outputEnergy: total };
 }
 
 /** The rank-r closed-form module of a fit. */
@@ -75,14 +76,6 @@ export function fitFactors(fit: ProjectionFit, rank: number): LowRankFactors {
 
 /** How a projection's factors are computed: the data-aware closed form, or the truncated SVD of the weights alone (the baseline). */
 export type FactorMethod = 'closed-form' | 'weight-svd';
-
-/** The rank-r factors of a fit by `method` (weight SVD keeps the dense bias). */
-export async function methodFactors(fit: ProjectionFit, rank: number, method: FactorMethod): Promise<LowRankFactors> {
-  if (method === 'closed-form') return fitFactors(fit, rank);
-  const t = fit.teacher;
-  const svd = await truncatedSvd(f32Matrix(t.outFeatures, t.inFeatures, t.weight), { rank, method: 'gram' });
-  return svdFactors(svd, rank, t.bias);
-}
 
 /**
  * Output energy the factors lose on all calibration tokens, as a fraction of the dense outputs'
@@ -107,13 +100,7 @@ export async function factorsRelError(fit: ProjectionFit, f: LowRankFactors): Pr
     return e;
   };
   const dBias = Float64Array.from({ length: O }, (_, o) => (fit.teacher.bias[o] as number) - (f.bias[o] as number));
-  const total = await energy(fit.teacher.weight, Float64Array.from(fit.teacher.bias));
-  return total > 0 ? Math.max(await energy(dW, dBias), 0) / total : 0;
-}
-
-/** The closed-form factors as a module, and their actual output cosine on the sample (float32 factors, not the formula). */
-export async function lowRankModule(fit: ProjectionFit, rank: number, sample: Float32Array, opts: { allowFullRank?: boolean } = {}): Promise<{ module: LowRankLinear; cosine: number; parameters: number }> {
-  return factorsModule(fit, fitFactors(fit, rank), sample, opts);
+  return fit.outputEnergy > 0 ? Math.max(await energy(dW, dBias), 0) / fit.outputEnergy : 0;
 }
 
 /** Factors as a module, and their output cosine against the dense projection on the sample. */
