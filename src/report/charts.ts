@@ -114,12 +114,17 @@ export function lineChart(options: LineChartOptions): TopLevelSpec {
   }
   const distinct = (xs: readonly string[]): string[] => [...new Set(xs)];
   const styles = distinct(series.map((s) => s.style ?? ''));
+  // Whole-number x (steps, training-set sizes) gets whole-number ticks: without a format, a
+  // single x value makes a zero-width domain whose ticks print as "1,000.000000".
+  const xs = distinct(values.map((v) => String(v.x))).map(Number);
+  const integerX = xs.length > 0 && xs.every((x) => Number.isInteger(x));
+  const xAxis = integerX ? { axis: { format: ',d', tickMinStep: 1, ...(xs.length <= 6 ? { values: xs.sort((a, b) => a - b) } : {}) } } : {};
   return {
     ...frame(title, options),
     data: { values },
     mark: { type: 'line', point: points, strokeWidth: 1.75 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false }, ...xAxis },
       y: { field: 'y', type: 'quantitative', title: yTitle, scale: logY ? { type: 'log' } : { zero: false } },
       color: {
         field: grouped ? 'color' : 'series',

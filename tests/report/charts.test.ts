@@ -61,6 +61,16 @@ describe('lineChart', () => {
     assert.equal(at(loss, 'config', 'font'), 'DejaVu Sans');
   });
 
+  it('labels whole-number x values as whole numbers, even a single one', async () => {
+    const one = await renderVegaLite(lineChart({ title: 't', xTitle: 'training size', yTitle: 'F1', points: true, series: [{ name: 'a', x: [1000], y: [0.5] }] }));
+    assert.match(one, />1,000</);
+    assert.doesNotMatch(one, /1,000\.0/);
+    const sizes = await renderVegaLite(lineChart({ title: 't', xTitle: 'training size', yTitle: 'F1', series: [{ name: 'a', x: [100, 1000, 2682], y: [0.2, 0.5, 0.6] }] }));
+    for (const label of ['100', '1,000', '2,682']) assert.match(sizes, new RegExp(`>${label}<`));
+    const fractional = lineChart({ title: 't', xTitle: 'x', yTitle: 'y', series: [{ name: 'a', x: [0.5, 1.5], y: [1, 2] }] });
+    assert.equal(at(fractional, 'encoding', 'x', 'axis'), undefined);
+  });
+
   it('keeps zero and negative values on a linear scale', () => {
     const spec = lineChart({ title: 't', xTitle: 'x', yTitle: 'y', series: [{ name: 'a', x: [0, 1], y: [0, -1] }] });
     assert.equal((at(spec, 'data', 'values') as unknown[]).length, 2);
