@@ -24,6 +24,7 @@ interface LabelFlags {
   toksPerBatch: string;
   dtype: string;
   unknownAsUnk?: boolean;
+  int8?: boolean;
 }
 
 const MB = 2 ** 20;
@@ -48,6 +49,7 @@ export function registerLabel(program: Command): void {
     .option('--shard <i/n>', 'label only the i-th of n contiguous index ranges of the FASTA (1-based)')
     .option('--toks-per-batch <n>', 'padded tokens per teacher batch', '4096')
     .option('--dtype <type>', `stored logit type: ${CACHE_DTYPES.join(' | ')} (float16 halves the cache; see docs/DISTILLATION.md for its effect on the loss)`, 'float32')
+    .option('--int8', 'run the teacher with dynamic int8 quantisation of its matrix products (faster, not exact: the cache records it; see docs/DISTILLATION.md for the measured KL)')
     .option('--unknown-as-unk', 'map characters outside the ESM alphabet to <unk> instead of failing (as train --unknown-as-unk)')
     .action(async (teacherPath: string, fasta: string, out: string, o: LabelFlags) => {
       if (!CACHE_DTYPES.includes(o.dtype as CacheDType)) throw configError(`--dtype must be one of ${CACHE_DTYPES.join(', ')}, got '${o.dtype}'`);
@@ -62,8 +64,8 @@ export function registerLabel(program: Command): void {
       const loaded = loadEsm(teacherPath);
       const c = loaded.config;
       const description = `${teacherPath} (${c.arch}, ${c.numLayers} layers, dim ${c.embedDim})`;
-      const teacher = await LiveTeacher.fromModel(loaded.model, description, await teacherFingerprint(teacherPath));
-      process.stderr.write(`teacher: ${description}\n`);
+      const teacher = await LiveTeacher.fromModel(loaded.model, description, await teacherFingerprint(teacherPath), { int8: o.int8 === true });
+      process.stderr.write(`teacher: ${teacher.description}\n`);
       let bar: ReturnType<typeof progressBar> | null = null;
       const r = await labelShard(teacher, fasta, out, {
         masks,

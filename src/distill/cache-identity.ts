@@ -63,10 +63,11 @@ export function cacheKey(id: CacheIdentity): string {
   return createHash('sha256').update(JSON.stringify(canonicalIdentity(id))).digest('hex');
 }
 
-/** Shortens long hashes for messages. */
+/** Shortens long hashes for messages; a fingerprint's `|…` qualifiers (e.g. an int8 teacher's) stay whole. */
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return typeof v === 'string' && s.length > 24 ? `${s.slice(0, 16)}…` : s;
+  if (typeof v !== 'string') return JSON.stringify(v);
+  const [hash = '', ...qualifiers] = v.split('|');
+  return [hash.length > 24 ? `${hash.slice(0, 16)}…` : hash, ...qualifiers].join('|');
 }
 
 /** The fields in which two identities differ, as `name: a vs b` texts (empty when equal). */

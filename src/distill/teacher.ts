@@ -5,10 +5,12 @@ import { VOCAB_SIZE } from '../data/alphabet.js';
 import type { MlmBatch } from '../data/mlm-stream.js';
 import { configError, runtimeError } from '../errors.js';
 import { exportOnnxFiles } from '../export/onnx-export.js';
+import { quantizeMatMulsInt8, type Int8Report } from '../export/quantize-int8.js';
 import { writeFilesAtomic } from '../io/atomic-write.js';
 import { loadEsm } from '../io/esm/load.js';
 import type { EsmModel } from '../models/esm/model.js';
 import { EXTERNAL_DATA_ABOVE_BYTES, onnxFileEntries } from '../models/esm/onnx.js';
+import type { MutableGraph } from '../runtime/onnx-builder.js';
 import { ortTensor, OrtSession } from '../runtime/ort.js';
 import { runtimeOptions } from '../runtime/program.js';
 import { hostArray, type HostArray } from '../tensor/host-array.js';
@@ -41,6 +43,22 @@ export interface TeacherSource {
  * exported with their weights as ONNX external data into a temporary directory, opened from
  * there, and the files removed once the session holds the weights.
  */
+/** Options of {@link LiveTeacher.fromModel}. */
+export interface LiveTeacherOptions {
+  /** Export with external data above this many bytes of float32 parameters (default 1.5 GB). */
+  readonly externalAboveBytes?: number;
+  /**
+   * Dynamic int8 quantisation of the matrix products (export/quantize-int8.ts): faster, and not
+   * exact; the fingerprint (hence a cache's identity) says so.
+   */
+  readonly int8?: boolean;
+  /** Weights with fewer values stay float (default 1024). */
+  readonly int8MinElements?: number;
+}
+
+/** What an int8 teacher adds to its weights' fingerprint. */
+export const INT8_FINGERPRINT = 'int8-dynamic-w7';
+
 export class LiveTeacher implements TeacherSource {
   busyMs = 0;
 
@@ -48,6 +66,8 @@ export class LiveTeacher implements TeacherSource {
     readonly description: string,
     readonly fingerprint: string,
     readonly vocabSize: number,
+    /** What int8 quantisation changed (null: a float teacher). */
+    readonly int8: Int8Report | null,
     private readonly run: (tokens: HostArray<'int64'>) => Promise<HostArray>,
   ) {}
 
@@ -63,17 +83,19 @@ export class LiveTeacher implements TeacherSource {
   }
 
   /** Wraps a model already in memory. */
-  static async fromModel(model: EsmModel, description: string, fingerprint: string, opts: { externalAboveBytes?: number } = {}): Promise<LiveTeacher> {
+  static async fromModel(model: EsmModel, description: string, fingerprint: string, opts: LiveTeacherOptions = {}): Promise<LiveTeacher> {
     if (model.config.vocabSize !== VOCAB_SIZE) {
       throw configError(`the teacher's vocabulary has ${model.config.vocabSize} tokens; students use the ESM alphabet of ${VOCAB_SIZE}: teacher and student must share the alphabet`);
     }
     model.freeze().eval();
     const maxTokens = model.config.arch === 'esm1b' ? model.config.maxPositions : 1026;
     model.reserveLength(maxTokens);
+    let int8: Int8Report | null = null;
     const files = exportOnnxFiles(([tokens]) => [model.forward(tokens as Tensor).logits], [{ name: 'tokens', dtype: 'int64', dims: ['batch', 'length'] }], {
       outputNames: ['logits'],
       graphName: 'teacher',
       ...(model.numParameters() * 4 > (opts.externalAboveBytes ?? EXTERNAL_DATA_ABOVE_BYTES) ? { external: { location: 'teacher.onnx.data', minBytes: 1024 } } : {}),
+      ...(opts.int8 === true ? { rewrite: (g: MutableGraph) => (int8 = quantizeMatMulsInt8(g, opts.int8MinElements === undefined ? {} : { minElements: opts.int8MinElements })) } : {}),
     });
     const runtime = { ...runtimeOptions(), memoryArena: true };
     let session: OrtSession;
@@ -88,7 +110,11 @@ export class LiveTeacher implements TeacherSource {
         rmSync(dir, { recursive: true, force: true });
       }
     }
-    return new LiveTeacher(description, fingerprint, model.config.vocabSize, async (tokens) => {
+    if (opts.int8 === true && (int8 as Int8Report | null)?.matmuls === 0) {
+      throw configError('int8 teacher: no matrix product has weights large enough to quantise');
+    }
+    const desc = int8 === null ? description : `${description}, int8 dynamic (${(int8 as Int8Report).matmuls} products)`;
+    return new LiveTeacher(desc, int8 === null ? fingerprint : `${fingerprint}|${INT8_FINGERPRINT}`, model.config.vocabSize, int8, async (tokens) => {
       const out = await session.runAlloc({ tokens: ortTensor('int64', tokens.data, tokens.shape) });
       const z = out.logits;
       if (z === undefined) throw runtimeError('teacher session returned no logits');

@@ -3,7 +3,7 @@ import { configError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { collectGraph } from '../runtime/graph.js';
 import { lowerToOnnxFiles } from '../runtime/lower.js';
-import type { ExternalDataSpec, OnnxModelFiles } from '../runtime/onnx-builder.js';
+import type { ExternalDataSpec, MutableGraph, OnnxModelFiles } from '../runtime/onnx-builder.js';
 import type { DType } from '../tensor/host-array.js';
 import type { Node } from '../tensor/node.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -23,6 +23,8 @@ export interface ExportOptions {
   readonly graphName?: string;
   /** Large initializers to an external-data file ({@link exportOnnxFiles} only). */
   readonly external?: ExternalDataSpec;
+  /** A pass over the lowered graph before it is serialised (e.g. `quantizeMatMulsInt8`). */
+  readonly rewrite?: (g: MutableGraph) => void;
 }
 
 const PRIMES = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47];
@@ -70,6 +72,7 @@ export function exportOnnxFiles(fn: (inputs: readonly Tensor[]) => readonly Tens
     symbolicDims,
     graphName: opts.graphName ?? 'protdistil_export',
     ...(opts.external === undefined ? {} : { external: opts.external }),
+    ...(opts.rewrite === undefined ? {} : { rewrite: opts.rewrite }),
   });
 }
 

@@ -3,7 +3,7 @@ import type { Node } from '../tensor/node.js';
 import type { OpAttrs, OpKind } from '../ops/kinds.js';
 import type { Primitive } from '../ops/primitive.js';
 import { configError, runtimeError } from '../errors.js';
-import { OnnxGraphBuilder, type ExternalDataSpec, type OnnxModelFiles, type ValueDecl } from './onnx-builder.js';
+import { OnnxGraphBuilder, type ExternalDataSpec, type MutableGraph, type OnnxModelFiles, type ValueDecl } from './onnx-builder.js';
 import type { PendingGraph } from './graph.js';
 
 /** Options for lowering: symbolic dims for export (input name -> per-dim names or null). */
@@ -19,6 +19,8 @@ export interface LowerOptions {
   readonly graphName?: string;
   /** Large initializers to an external-data file (standalone models only; see {@link lowerToOnnxFiles}). */
   readonly external?: ExternalDataSpec;
+  /** A pass over the lowered graph before it is serialised (e.g. int8 quantisation, export/quantize-int8.ts). */
+  readonly rewrite?: (g: MutableGraph) => void;
 }
 
 /** Lowers a pending graph to a serialised ONNX model whose inputs follow `g.inputs` order. */
@@ -54,6 +56,7 @@ export function lowerToOnnxFiles(g: PendingGraph, opts: LowerOptions = {}): Onnx
     // With a map entry, null marks a fixed dim; without one, symbolic lowering leaves dims named.
     return { name: values[k] as string, dtype: o.dtype, dims: o.shape.map((d, i) => (sym === undefined ? (symbolic ? `${outName(k)}_d${i}` : d) : (sym[i] ?? d))) };
   });
+  opts.rewrite?.(b.mutableGraph(outputs.map((o) => o.name)));
   return b.buildFiles(inputs, outputs, opts.graphName ?? 'protdistil', opts.external ?? null);
 }
 

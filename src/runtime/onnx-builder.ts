@@ -80,6 +80,14 @@ export interface OnnxModelFiles {
   readonly data: ExternalData | null;
 }
 
+/** A built graph's nodes and initializers, for passes that rewrite them in place (see export/quantize-int8.ts). */
+export interface MutableGraph {
+  readonly node: OnnxNs.INodeProto[];
+  readonly initializer: OnnxNs.ITensorProto[];
+  /** Names of the graph's outputs (values a pass must keep). */
+  readonly outputs: readonly string[];
+}
+
 /** Offsets of external tensors are page-aligned, so ONNX Runtime may map them instead of copying. */
 const EXTERNAL_ALIGN = 4096;
 
@@ -137,6 +145,11 @@ export class OnnxGraphBuilder implements LowerCtx {
     const attribute: OnnxNs.IAttributeProto[] = [{ name: attr, type: onnx.AttributeProto.AttributeType.GRAPH, g: graph }];
     this.nodes.push({ opType, input: [...inputs], output: out, attribute, name: `${opType}_${out[0] ?? ''}` });
     return out;
+  }
+
+  /** The nodes and initializers emitted so far, to rewrite in place before building (constants emitted later are not deduplicated against a rewrite's). */
+  mutableGraph(outputs: readonly string[]): MutableGraph {
+    return { node: this.nodes, initializer: this.inits, outputs };
   }
 
   /** Renames the most recent node's output if it produced `name` (to name graph outputs directly). */

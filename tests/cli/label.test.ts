@@ -111,6 +111,23 @@ test('float16 logits: half the cache, losses within 1e-4 relative of float32', (
   assert.ok(size(half) / size(cache) < 0.55, `${size(half)} vs ${size(cache)} bytes`);
 });
 
+test('label --int8: the cache records the quantised teacher, trains, and is not mixed with a float cache', () => {
+  const q8 = join(dir, 'int8');
+  const r = ok(run(labelArgs(q8, '--int8')));
+  assert.match(r.stderr, /teacher: .*int8 dynamic \(4 products\)/);
+  const manifest = (d: string): { identity: { teacher: string } } => JSON.parse(readFileSync(join(d, 'cache.json'), 'utf8')) as { identity: { teacher: string } };
+  assert.equal(manifest(q8).identity.teacher, `${manifest(cache).identity.teacher}|int8-dynamic-w7`);
+  const out = join(dir, 'cached-int8');
+  ok(run([...student, '--teacher-cache', q8, '--out', out]));
+  const a = log(cached);
+  const b = log(out);
+  const rel = a.map((x, i) => Math.abs(x.loss - b[i]!.loss) / x.loss);
+  assert.ok(Math.max(...rel) > 0 && Math.max(...rel) < 0.05, `relative loss differences up to ${Math.max(...rel)}`);
+  const mixed = run(labelArgs(q8));
+  assert.notEqual(mixed.status, 0);
+  assert.match(errorLine(mixed.stderr), /int8 already holds a teacher cache made with other settings \(teacher weights \(fingerprint\): there [^ ]+…\|int8-dynamic-w7 vs now [^ |]+…\)/);
+});
+
 test('bad input: one clear line, non-zero exit, nothing overwritten', () => {
   const manifestBefore = readFileSync(join(cache, 'cache.json'));
   const gone = join(dir, 'gone');
