@@ -1,7 +1,8 @@
 /**
  * Teacher labelling (`protdistil label`) and cache-fed distillation against PyTorch, in one run:
  *   node dist/bench/label.js [--threads 2] [--teachers esm2_t6_8M,esm1b_t33_650M] [--sequences 48,6]
- *                            [--crop 510,254] [--toks-per-batch 4096] [--train-steps 10] [--train-sequences 160]
+ *                            [--crop 510,254] [--toks-per-batch 4096] [--train-steps 20] [--train-sequences 160]
+ *                            [--kl-models PATH,...] [--kl-sequences 100]
  *
  * 1. Labelling: real Swiss-Prot sequences (the first N of ../shared/data/pretrain/valid.fasta) are
  *    labelled by `labelShard` (crop, 15 % masks, teacher forward, logits at masked positions to a
@@ -11,9 +12,14 @@
  *    Tokens count BOS and EOS, not padding. Cache size is reported per million labelled tokens.
  * 2. Storage: the esm2 teacher's labels again as float16; size, and the KL between the teacher's
  *    distributions from float32 and float16 logits (T = 1 and 2).
- * 3. Training: `student-s` trained by `runTraining` for a few steps MLM-only, with the esm2 teacher
- *    live, from a float32 cache and from a float16 cache; tokens/s (median over steps after the
- *    first two, which compile) and the largest loss difference of each cache run from the live one.
+ * 3. Int8: each teacher quantised (`label --int8`) labels the same sequences; forward tokens/s
+ *    against the float teacher, KL(float ‖ int8) and top-1 agreement at the masked positions. Random
+ *    weights say little about the error of a real model: `--kl-models` adds trained models (any
+ *    path `label` accepts), labelled on the first `--kl-sequences` valid sequences.
+ * 4. Training: `student-s` trained by `runTraining` for a few steps MLM-only (first and last), from
+ *    a float32 cache, from a float16 cache and with the esm2 teacher live; tokens/s (median over
+ *    steps after the first two, which compile) and the largest loss difference of each cache run
+ *    from the live one.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -26,6 +32,7 @@ import { LiveTeacher, type TeacherSource } from '../src/distill/teacher.js';
 import { parseTrainConfig } from '../src/distill/train-config.js';
 import { runTraining, teacherFingerprint, type StepRecord } from '../src/distill/train-run.js';
 import { writeHfEsm } from '../src/io/esm/hf-writer.js';
+import { loadEsm } from '../src/io/esm/load.js';
 import { toFairEsmName } from '../src/io/esm/names.js';
 import { readNpy } from '../src/io/npy.js';
 import { writePt } from '../src/io/pt-writer.js';
@@ -46,8 +53,10 @@ const teachers = flag('--teachers', 'esm2_t6_8M,esm1b_t33_650M').split(',');
 const counts = flag('--sequences', '48,6').split(',').map(Number);
 const crops = flag('--crop', '510,254').split(',').map(Number);
 const toksPerBatch = Number(flag('--toks-per-batch', '4096'));
-const trainSteps = Number(flag('--train-steps', '10'));
+const trainSteps = Number(flag('--train-steps', '20'));
 const trainSequences = Number(flag('--train-sequences', '160'));
+const klModels = flag('--kl-models', '').split(',').filter((p) => p !== '');
+const klSequences = Number(flag('--kl-sequences', '100'));
 configureRuntime({ threads });
 const DATA = new URL('../../../shared/data/pretrain/', import.meta.url);
 const MiB = 2 ** 20;
@@ -114,6 +123,60 @@ function meanKl(a: Float32Array, b: Float32Array, V: number, T: number): number 
   return sum / rows;
 }
 
+/** Share of positions where the two logit rows have the same arg-max. */
+function top1Agreement(a: Float32Array, b: Float32Array, V: number): number {
+  let same = 0;
+  const rows = a.length / V;
+  for (let r = 0; r < rows; r++) {
+    let ia = 0;
+    let ib = 0;
+    for (let v = 1; v < V; v++) {
+      if (a[r * V + v]! > a[r * V + ia]!) ia = v;
+      if (b[r * V + v]! > b[r * V + ib]!) ib = v;
+    }
+    if (ia === ib) same++;
+  }
+  return same / rows;
+}
+
+/** The cached logits of sequences 0..n-1 (mask draw 0), concatenated. */
+function cacheLogits(cacheDir: string, n: number): Float32Array {
+  const reader = ShardReader.open(join(cacheDir, shardFileName(1, 1)));
+  try {
+    const parts = Array.from({ length: n }, (_, i) => reader.entry(i, 0).logits);
+    const out = new Float32Array(parts.reduce((k, x) => k + x.length, 0));
+    let at = 0;
+    for (const x of parts) {
+      out.set(x, at);
+      at += x.length;
+    }
+    return out;
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Labels `fasta` with the float teacher's model quantised to int8 (`label --int8`) and compares it
+ * with the float cache `floatCache`: forward tokens/s of both, and KL(float ‖ int8) / top-1 agreement
+ * at the masked positions.
+ */
+async function int8Row(model: EsmModel, what: string, fasta: string, floatCache: string, floatForward: number, n: number, crop: number, maxTokens: number): Promise<(string | number)[]> {
+  const q8 = await LiveTeacher.fromModel(model, `${what} int8`, 'int8', { int8: true });
+  const warm = new BigInt64Array(crop + 2).fill(5n);
+  warm[0] = 0n;
+  warm[crop + 1] = 2n;
+  await q8.logits({ epoch: 0, index: 0, rows: [0], tokens: hostArray('int64', [1, crop + 2], warm), targets: hostArray('int64', [1, crop + 2], new BigInt64Array(crop + 2).fill(-100n)), selected: 0, tokenCount: crop + 2 });
+  const busy0 = q8.busyMs;
+  const out = `${floatCache}-int8`;
+  const r = await labelShard(q8, fasta, out, { masks: 1, seed: 0, crop, maskProb: 0.15, shard: null, toksPerBatch, dtype: 'float32', unknownAsUnk: false, teacherMaxTokens: maxTokens });
+  const forward = r.footer.tokens / ((q8.busyMs - busy0) / 1000);
+  const a = cacheLogits(floatCache, n);
+  const b = cacheLogits(out, n);
+  const V = model.config.vocabSize;
+  return [what, q8.int8?.matmuls ?? 0, a.length / V, floatForward.toFixed(1), forward.toFixed(1), (forward / floatForward).toFixed(2), meanKl(a, b, V, 1).toExponential(2), meanKl(a, b, V, 2).toExponential(2), top1Agreement(a, b, V).toFixed(4)];
+}
+
 interface PeerResult { tokens: number; seconds: number; tokens_per_s: number; batches: number; threads: number; torch_version: string; peak_rss_mb: number }
 
 const dir = mkdtempSync(join(tmpdir(), 'protdistil-bench-label-'));
@@ -121,6 +184,7 @@ try {
   console.log(`protdistil labelling benchmark — ${new Date().toISOString()} — ${machineLine()}, threads ${threads}`);
   const labelRows: (string | number)[][] = [];
   const sizeRows: (string | number)[][] = [];
+  const int8Rows: (string | number)[][] = [];
   let esm2Teacher: { model: EsmModel; hf: string } | null = null;
   for (const [k, name] of teachers.entries()) {
     const n = counts[k] ?? counts[0]!;
@@ -169,29 +233,15 @@ try {
     labelRows.push([name, `${(model.numParameters() / 1e6).toFixed(1)} M`, `${n} × ≤${crop}`, tokens, rec.batches.length, oursForward.toFixed(1), oursLabel.toFixed(1), peer.tokens_per_s.toFixed(1), (oursForward / peer.tokens_per_s).toFixed(2), (oursLabel / peer.tokens_per_s).toFixed(2), `${maxDiff.toExponential(1)} (of ${maxAbs.toFixed(1)})`]);
     sizeRows.push([name, 'float32', (m.positions / tokens).toFixed(4), (m.bytes / (tokens / 1e6) / MiB).toFixed(2), '-', '-']);
     console.log(`  ${name}: labelled (torch ${peer.torch_version}, peer peak RSS ${peer.peak_rss_mb.toFixed(0)} MB)`);
+    int8Rows.push(await int8Row(model, `${name} (random weights)`, fasta, out, oursForward, n, crop, cfg.arch === 'esm1b' ? cfg.maxPositions : 1026));
+    console.log(`  ${name}: labelled with the int8 teacher`);
     if (cfg.arch === 'esm2' && esm2Teacher === null) {
       const out16 = join(dir, `cache16-${name}`);
       await labelShard(live, fasta, out16, { masks: 1, seed: 0, crop, maskProb: 0.15, shard: null, toksPerBatch, dtype: 'float16', unknownAsUnk: false, teacherMaxTokens: 1026 });
       const m16 = manifestOf(out16);
-      const a = ShardReader.open(join(out, shardFileName(1, 1)));
-      const b = ShardReader.open(join(out16, shardFileName(1, 1)));
-      const za: Float32Array[] = [];
-      const zb: Float32Array[] = [];
-      for (let i = 0; i < n; i++) {
-        za.push(a.entry(i, 0).logits);
-        zb.push(b.entry(i, 0).logits);
-      }
-      const cat = (xs: Float32Array[]): Float32Array => {
-        const o = new Float32Array(xs.reduce((s, x) => s + x.length, 0));
-        let at = 0;
-        for (const x of xs) o.set(x, (at += x.length) - x.length);
-        return o;
-      };
-      const A = cat(za);
-      const B = cat(zb);
+      const A = cacheLogits(out, n);
+      const B = cacheLogits(out16, n);
       sizeRows.push([name, 'float16', (m16.positions / tokens).toFixed(4), (m16.bytes / (tokens / 1e6) / MiB).toFixed(2), meanKl(A, B, cfg.vocabSize, 1).toExponential(2), meanKl(A, B, cfg.vocabSize, 2).toExponential(2)]);
-      a.close();
-      b.close();
       const hf = join(dir, `teacher-${name}`);
       writeHfEsm(model, hf);
       esm2Teacher = { model, hf };
@@ -201,6 +251,20 @@ try {
   console.log(table(['teacher', 'params', 'sequences', 'tokens', 'batches', 'ours forward tok/s', 'ours label tok/s', 'torch forward+LM head tok/s', 'ratio forward', 'ratio label', 'max |Δ logit| batch 1 (of max |logit|)'], labelRows));
   console.log('\nCache size (one mask draw; masked positions per labelled token; KL(float32 ‖ float16) of the teacher distributions, mean over positions)');
   console.log(table(['teacher', 'dtype', 'positions/token', 'MiB per M tokens', 'KL T=1', 'KL T=2'], sizeRows));
+
+  for (const path of klModels) {
+    const { model, config } = loadEsm(path);
+    const fasta = join(dir, 'kl.fasta');
+    writeFileSync(fasta, firstRecords(new URL('valid.fasta', DATA), klSequences));
+    const maxTokens = config.arch === 'esm1b' ? config.maxPositions : 1026;
+    const crop = Math.min(510, maxTokens - 2);
+    const live = await LiveTeacher.fromModel(model, path, 'float');
+    const out = join(dir, `kl-cache-${int8Rows.length}`);
+    const r = await labelShard(live, fasta, out, { masks: 1, seed: 0, crop, maskProb: 0.15, shard: null, toksPerBatch, dtype: 'float32', unknownAsUnk: false, teacherMaxTokens: maxTokens });
+    int8Rows.push(await int8Row(model, `${path} (trained)`, fasta, out, r.footer.tokens / (r.teacherMs / 1000), klSequences, crop, maxTokens));
+  }
+  console.log('\nInt8 teacher (label --int8): forward tok/s against the float teacher, and the teacher distributions at the masked positions of the same batches (mean KL(float ‖ int8), top-1 agreement)');
+  console.log(table(['teacher', 'int8 products', 'positions', 'float tok/s', 'int8 tok/s', 'int8 / float', 'KL T=1', 'KL T=2', 'top-1 agreement'], int8Rows));
 
   if (esm2Teacher !== null && trainSteps > 0) {
     const train = join(dir, 'train.fasta');
@@ -215,11 +279,14 @@ try {
       labelMs[dtype] = r.elapsedMs;
     }
     const base = { train, student: 'student-s', crop, batchSize: 16, maxSteps: trainSteps, warmupSteps: 1, logEvery: 1, saveEvery: 100000, evalEvery: 100000, seed: 0 };
+    // MLM-only runs first and last, so drift over the run (heap growth, thermal state, other load)
+    // shows as a difference between the two and does not favour the runs in between.
     const runs: [string, Record<string, unknown>][] = [
-      ['MLM only (λ = 0)', {}],
-      ['live esm2 teacher', { teacher: esm2Teacher.hf }],
+      ['MLM only (λ = 0), first', {}],
       ['cache float32', { teacherCache: caches.float32 }],
       ['cache float16', { teacherCache: caches.float16 }],
+      ['live esm2 teacher', { teacher: esm2Teacher.hf, maskCycle: 1 }], // the caches hold one draw: later epochs reuse it
+      ['MLM only (λ = 0), last', {}],
     ];
     const results: { name: string; tps: number; losses: number[]; share: number | null }[] = [];
     for (const [name, extra] of runs) {
@@ -228,19 +295,19 @@ try {
       results.push({ name, tps: median(steps.slice(2).map((s) => s.tokensPerSec)), losses: steps.map((s) => s.loss), share: res.teacherShare });
       console.log(`  trained: ${name}`);
     }
-    const mlm = results[0]!.tps;
-    const liveLosses = results[1]!.losses;
+    const mlm = (results[0]!.tps + results[4]!.tps) / 2;
+    const liveLosses = results[3]!.losses;
     const rel = (r: { losses: number[] }, s: number): number => Math.abs(r.losses[s]! - liveLosses[s]!) / liveLosses[s]!;
     const rows = results.map((r, i) => [
       r.name,
       r.tps.toFixed(1),
       (r.tps / mlm).toFixed(2),
       r.share === null ? '-' : `${(r.share * 100).toFixed(1)} %`,
-      i < 2 ? '-' : rel(r, 0).toExponential(1),
-      i < 2 ? '-' : Math.max(...r.losses.map((_, s) => rel(r, s))).toExponential(1),
+      i !== 1 && i !== 2 ? '-' : rel(r, 0).toExponential(1),
+      i !== 1 && i !== 2 ? '-' : Math.max(...r.losses.map((_, s) => rel(r, s))).toExponential(1),
     ]);
     console.log(`\nTraining student-s (crop ${crop}, batch 16, ${trainSteps} steps, median tok/s over steps 3..${trainSteps}); caches labelled in ${(labelMs.float32! / 1000).toFixed(1)} s (float32), ${(labelMs.float16! / 1000).toFixed(1)} s (float16)`);
-    console.log(table(['run', 'tok/s', 'vs MLM only', 'teacher share of step', 'rel |Δ loss| vs live, step 1', 'max over steps'], rows));
+    console.log(table(['run', 'tok/s', 'vs MLM only (mean of first and last)', 'teacher share of step', 'rel |Δ loss| vs live, step 1', 'max over steps'], rows));
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
