@@ -71,8 +71,8 @@ export interface SequentialOptions {
   readonly onSite?: (done: number, total: number, label: string) => void;
 }
 
-/** Records the input of the projection it wraps during a trace. */
-class InputTap extends Module {
+/** Records the input of the projection it wraps during a trace (or an eager forward). */
+export class InputTap extends Module {
   captured: Tensor | null = null;
   constructor(readonly inner: Projection) {
     super();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noGrad } from '../../src/autograd/mode.js';
 import { readTokenSet, type TokenSet } from '../../src/compress/calibration-set.js';
+import { InputTap } from '../../src/compress/sequential.js';
 import type { EsmModel } from '../../src/models/esm/model.js';
 import { Module } from '../../src/nn/module.js';
 import type { Projection } from '../../src/nn/low-rank-linear.js';
@@ -46,21 +47,10 @@ export async function logitsOf(model: EsmModel, set: TokenSet): Promise<Float32A
 }
 
 /** Records the input of a projection during a forward pass. */
-class Capture extends Module {
-  x: Tensor | null = null;
-  constructor(readonly inner: Projection) {
-    super();
-  }
-  forward(x: Tensor): Tensor {
-    this.x = x;
-    return this.inner.forward(x);
-  }
-}
-
 /** The inputs each of `paths` receives in `model` on the non-pad tokens of `set`, as row matrices. */
 export async function projectionInputs(model: EsmModel, set: TokenSet, paths: readonly string[]): Promise<Map<string, Embeddings>> {
   const mods = new Map(model.namedModules());
-  const taps = new Map(paths.map((p) => [p, new Capture(mods.get(p) as Projection)]));
+  const taps = new Map(paths.map((p) => [p, new InputTap(mods.get(p) as Projection)]));
   swapModules(model, (p) => taps.get(p) ?? null);
   const rows = new Map<string, number[]>(paths.map((p) => [p, []]));
   try {
@@ -69,7 +59,7 @@ export async function projectionInputs(model: EsmModel, set: TokenSet, paths: re
       const [B, T] = b.tokens.shape as [number, number];
       for (const [p, tap] of taps) {
         const d = tap.inner.inFeatures;
-        const x = (await (tap.x as Tensor).toArray()) as Float32Array;
+        const x = (await (tap.captured as Tensor).toArray()) as Float32Array;
         const acc = rows.get(p) as number[];
         for (let r = 0; r < B; r++) for (let t = 0; t < (b.lengths[r] as number); t++) acc.push(...x.subarray((r * T + t) * d, (r * T + t + 1) * d));
       }
@@ -78,7 +68,7 @@ export async function projectionInputs(model: EsmModel, set: TokenSet, paths: re
     swapModules(model, (p) => (taps.get(p)?.inner as Module | undefined) ?? null);
   }
   return new Map(paths.map((p) => {
-    const d = (taps.get(p) as Capture).inner.inFeatures;
+    const d = (taps.get(p) as InputTap).inner.inFeatures;
     const data = Float32Array.from(rows.get(p) as number[]);
     return [p, { rows: data.length / d, dim: d, data }];
   }));
