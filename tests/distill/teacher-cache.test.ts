@@ -32,6 +32,11 @@ const streamOf = (batchSize: number, maskCycle?: number): MlmStream => new MlmSt
 
 const whole = join(dir, 'whole');
 const labelled = await labelShard(teacher, fasta, whole, base);
+// Three shards labelled independently, then merged. Every top-level await comes before the first
+// test() call: tests start as soon as they are declared, and the file's cleanup must not run while
+// a labelling here is still writing.
+const sharded = join(dir, 'sharded');
+for (const index of [3, 1, 2]) await labelShard(teacher, fasta, sharded, { ...base, shard: { index, count: 3 } });
 
 /** Largest |a − b| at the batch's masked positions, and whether every other position of `cached` is 0. */
 function compare(cached: Float32Array, live: Float32Array, targets: BigInt64Array): { worst: number; zerosElsewhere: boolean; masked: number } {
@@ -111,10 +116,6 @@ test('a batch whose masks differ from the cached ones is a data error, not silen
   assertFails(() => cache.checkRun({ ...run, train: 'other.fasta', trainSha256: 'f'.repeat(64), sequences: 9 }), 'config', 'FASTA (SHA-256)', 'number of sequences: cache 14 vs run 9', '--train is other.fasta');
   cache.close();
 });
-
-// Three shards labelled independently, then merged.
-const sharded = join(dir, 'sharded');
-for (const index of [3, 1, 2]) await labelShard(teacher, fasta, sharded, { ...base, shard: { index, count: 3 } });
 
 test('shards labelled independently merge into a cache with the same entries as an unsharded run', () => {
   assert.deepEqual(readdirSync(sharded).sort(), [1, 2, 3].map((i) => shardFileName(i, 3)), 'no manifest before label-merge');
