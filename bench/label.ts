@@ -123,6 +123,14 @@ function meanKl(a: Float32Array, b: Float32Array, V: number, T: number): number 
   return sum / rows;
 }
 
+/** One untimed full-length row through a teacher (the peer warms up on its first batch too). */
+async function warmUp(teacher: TeacherSource, crop: number): Promise<void> {
+  const warm = new BigInt64Array(crop + 2).fill(5n);
+  warm[0] = 0n;
+  warm[crop + 1] = 2n;
+  await teacher.logits({ epoch: 0, index: 0, rows: [0], tokens: hostArray('int64', [1, crop + 2], warm), targets: hostArray('int64', [1, crop + 2], new BigInt64Array(crop + 2).fill(-100n)), selected: 0, tokenCount: crop + 2 });
+}
+
 /** Share of positions where the two logit rows have the same arg-max. */
 function top1Agreement(a: Float32Array, b: Float32Array, V: number): number {
   let same = 0;
@@ -163,10 +171,7 @@ function cacheLogits(cacheDir: string, n: number): Float32Array {
  */
 async function int8Row(model: EsmModel, what: string, fasta: string, floatCache: string, floatForward: number, n: number, crop: number, maxTokens: number): Promise<(string | number)[]> {
   const q8 = await LiveTeacher.fromModel(model, `${what} int8`, 'int8', { int8: true });
-  const warm = new BigInt64Array(crop + 2).fill(5n);
-  warm[0] = 0n;
-  warm[crop + 1] = 2n;
-  await q8.logits({ epoch: 0, index: 0, rows: [0], tokens: hostArray('int64', [1, crop + 2], warm), targets: hostArray('int64', [1, crop + 2], new BigInt64Array(crop + 2).fill(-100n)), selected: 0, tokenCount: crop + 2 });
+  await warmUp(q8, crop);
   const busy0 = q8.busyMs;
   const out = `${floatCache}-int8`;
   const r = await labelShard(q8, fasta, out, { masks: 1, seed: 0, crop, maskProb: 0.15, shard: null, toksPerBatch, dtype: 'float32', unknownAsUnk: false, teacherMaxTokens: maxTokens });
@@ -199,11 +204,7 @@ try {
     const live = await LiveTeacher.fromModel(model, `${name} (random weights)`, `random-${name}`);
     const rec = new Recording(live);
     console.log(`  ${name}: model, peer weights and teacher session ready in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    // Warm-up (the peer warms up on its first batch too): one full-length row.
-    const warm = new BigInt64Array(crop + 2).fill(5n);
-    warm[0] = 0n;
-    warm[crop + 1] = 2n;
-    await live.logits({ epoch: 0, index: 0, rows: [0], tokens: hostArray('int64', [1, crop + 2], warm), targets: hostArray('int64', [1, crop + 2], new BigInt64Array(crop + 2).fill(-100n)), selected: 0, tokenCount: crop + 2 });
+    await warmUp(live, crop);
     const busy0 = live.busyMs;
     const out = join(dir, `cache-${name}`);
     const r: LabelResult = await labelShard(rec, fasta, out, { masks: 1, seed: 0, crop, maskProb: 0.15, shard: null, toksPerBatch, dtype: 'float32', unknownAsUnk: false, teacherMaxTokens: cfg.arch === 'esm1b' ? cfg.maxPositions : 1026 });

@@ -36,13 +36,6 @@ export interface TeacherSource {
   readonly busyMs: number;
 }
 
-/**
- * A teacher model run as an ONNX Runtime inference session in this process, with its weights as
- * constant initializers, so ORT pre-packs them for its matrix kernels (docs/PERFORMANCE.md).
- * Models too large for one protobuf (over ~1.5 GB of float32, e.g. ESM-1b 650M at 2.6 GB) are
- * exported with their weights as ONNX external data into a temporary directory, opened from
- * there, and the files removed once the session holds the weights.
- */
 /** Options of {@link LiveTeacher.fromModel}. */
 export interface LiveTeacherOptions {
   /** Export with external data above this many bytes of float32 parameters (default 1.5 GB). */
@@ -59,6 +52,13 @@ export interface LiveTeacherOptions {
 /** What an int8 teacher adds to its weights' fingerprint. */
 export const INT8_FINGERPRINT = 'int8-dynamic-w7';
 
+/**
+ * A teacher model run as an ONNX Runtime inference session in this process, with its weights as
+ * constant initializers, so ORT pre-packs them for its matrix kernels (docs/PERFORMANCE.md).
+ * Models too large for one protobuf (over ~1.5 GB of float32, e.g. ESM-1b 650M at 2.6 GB) are
+ * exported with their weights as ONNX external data into a temporary directory, opened from
+ * there, and the files removed once the session holds the weights.
+ */
 export class LiveTeacher implements TeacherSource {
   busyMs = 0;
 
@@ -91,11 +91,16 @@ export class LiveTeacher implements TeacherSource {
     const maxTokens = model.config.arch === 'esm1b' ? model.config.maxPositions : 1026;
     model.reserveLength(maxTokens);
     let int8: Int8Report | null = null;
+    const quantize = (g: MutableGraph): void => {
+      const r = quantizeMatMulsInt8(g, opts.int8MinElements === undefined ? {} : { minElements: opts.int8MinElements });
+      if (r.matmuls === 0) throw configError('int8 teacher: no matrix product has weights large enough to quantise');
+      int8 = r;
+    };
     const files = exportOnnxFiles(([tokens]) => [model.forward(tokens as Tensor).logits], [{ name: 'tokens', dtype: 'int64', dims: ['batch', 'length'] }], {
       outputNames: ['logits'],
       graphName: 'teacher',
       ...(model.numParameters() * 4 > (opts.externalAboveBytes ?? EXTERNAL_DATA_ABOVE_BYTES) ? { external: { location: 'teacher.onnx.data', minBytes: 1024 } } : {}),
-      ...(opts.int8 === true ? { rewrite: (g: MutableGraph) => (int8 = quantizeMatMulsInt8(g, opts.int8MinElements === undefined ? {} : { minElements: opts.int8MinElements })) } : {}),
+      ...(opts.int8 === true ? { rewrite: quantize } : {}),
     });
     const runtime = { ...runtimeOptions(), memoryArena: true };
     let session: OrtSession;
@@ -109,9 +114,6 @@ export class LiveTeacher implements TeacherSource {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-    }
-    if (opts.int8 === true && (int8 as Int8Report | null)?.matmuls === 0) {
-      throw configError('int8 teacher: no matrix product has weights large enough to quantise');
     }
     const desc = int8 === null ? description : `${description}, int8 dynamic (${(int8 as Int8Report).matmuls} products)`;
     return new LiveTeacher(desc, int8 === null ? fingerprint : `${fingerprint}|${INT8_FINGERPRINT}`, model.config.vocabSize, int8, async (tokens) => {

@@ -14,7 +14,7 @@ import type { MutableGraph } from '../runtime/onnx-builder.js';
  *
  * which ONNX Runtime fuses into one integer GEMM with a float epilogue. Weights use 7 bits
  * (|Wq| ≤ 63): on CPUs without VNNI, ONNX Runtime's uint8 × int8 kernel adds pairs of products in
- * 16 bits, and 255 · 127 · 2 overflows it (full-range int8 weights gave 18 % relative error on an
+ * 16 bits, and 255 · 127 · 2 overflows it (bench/int8-matmul.ts: full-range int8 weights gave 18 % relative error on an
  * AVX2 machine; 7 bits give < 1 %), the "reduce_range" setting of ONNX Runtime's own quantiser.
  * Activations are quantised over the whole input tensor of each run, so results depend (slightly)
  * on what else is in the batch, padding included. Float weights no node reads any more are dropped.
@@ -70,8 +70,10 @@ export function quantizeWeightInt8(w: Float32Array, k: number, n: number, transp
   return { q, scale };
 }
 
+/** ONNX TensorProto data types and the AttributeProto type of an integer attribute. */
 const FLOAT = 1;
 const INT8 = 3;
+const ATTR_INT = 2;
 
 function floatValues(t: OnnxNs.ITensorProto): Float32Array | null {
   const raw = t.rawData;
@@ -134,7 +136,7 @@ export function quantizeMatMulsInt8(g: MutableGraph, o: Int8Options = {}): Int8R
     out.push(
       { opType: 'DynamicQuantizeLinear', input: [x], output: [xq, sx, zx], name: name('DynamicQuantizeLinear') },
       { opType: 'MatMulInteger', input: [xq, w.q, zx], output: [yi], name: name('MatMulInteger') }, // (…, N) int32
-      { opType: 'Cast', input: [yi], output: [yf], attribute: [{ name: 'to', type: 2, i: FLOAT }], name: name('Cast') },
+      { opType: 'Cast', input: [yi], output: [yf], attribute: [{ name: 'to', type: ATTR_INT, i: FLOAT }], name: name('Cast') },
       { opType: 'Mul', input: [sx, w.scale], output: [s], name: name('Mul') }, // (N)
       { opType: 'Mul', input: [yf, s], output: [y], name: name('Mul') },
     );
